@@ -1,0 +1,187 @@
+/**
+ * The closed catalog of errors EUCP Notebook reports. Every failure a user or an
+ * operator can see has a code here, an HTTP status, a message for the user and, for
+ * operators, what to do next. `docs/errors.md` is generated from this table and kept
+ * identical to it by a test.
+ */
+export interface ErrorSpec {
+  /** HTTP status used when the error leaves the hub through an API. */
+  readonly status: number;
+  /** What happened, in words a scientist understands. */
+  readonly message: string;
+  /** What to do next (for the user or, where it says so, the operator). */
+  readonly action: string;
+}
+
+export const ERROR_CATALOG = {
+  INVALID_INPUT: {
+    status: 400,
+    message: 'The request is not valid.',
+    action: 'Correct the fields named in the details and send it again.',
+  },
+  INVALID_JSON: {
+    status: 400,
+    message: 'Invalid JSON in body of request.',
+    action: 'Send a well-formed JSON document with Content-Type: application/json.',
+  },
+  INVALID_NAME: {
+    status: 400,
+    message: 'The name is not allowed.',
+    action:
+      'Use 1-32 characters: lower-case letters, digits, "-" and "_", starting with a letter.',
+  },
+  NAME_TAKEN: {
+    status: 409,
+    message: 'That name is already taken.',
+    action: 'Choose another name, or use the existing one.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    message: 'No access to resources or resources not found.',
+    action: 'Check the name; you may also lack permission to see it.',
+  },
+  UNAUTHENTICATED: {
+    status: 403,
+    message: 'Missing or invalid credentials.',
+    action: 'Log in again, or send a valid API token in the Authorization header.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    message: 'Action is not authorized with current scopes.',
+    action: 'Ask an administrator for the scope named in the details.',
+  },
+  LOGIN_FAILED: {
+    status: 403,
+    message: 'Invalid username or password.',
+    action: 'Check your user name and password; an administrator can reset the password.',
+  },
+  LOGIN_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many failed log-in attempts.',
+    action: 'Wait for the time given in the Retry-After header, then try again.',
+  },
+  CSRF_FAILED: {
+    status: 403,
+    message: 'The form or request is missing its anti-forgery token.',
+    action: 'Reload the page and submit again; API clients should use a token instead of a cookie.',
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    message: 'The configuration is not valid.',
+    action: 'Operator: fix the key named in the details (see docs/configuration.md) and restart.',
+  },
+  SERVER_ALREADY_RUNNING: {
+    status: 400,
+    message: 'The server is already running.',
+    action: 'Open it at its URL, or stop it first to start a new one.',
+  },
+  SERVER_PENDING_STOP: {
+    status: 400,
+    message: 'The server is stopping.',
+    action: 'Wait for it to stop, then start it again.',
+  },
+  SERVER_NOT_STARTING: {
+    status: 400,
+    message: 'The server is not starting.',
+    action: 'Start the server first; progress is only available while it starts.',
+  },
+  SPAWN_FAILED: {
+    status: 500,
+    message: 'The server could not be started.',
+    action: 'Try again; if it keeps failing, an administrator finds the reason in the server log named in the details.',
+  },
+  SPAWN_TIMEOUT: {
+    status: 500,
+    message: 'The server did not become ready in time.',
+    action: 'Try again; operator: raise spawner.startTimeoutMs if the machine is slow.',
+  },
+  MEMORY_LIMIT_EXCEEDED: {
+    status: 500,
+    message: 'The server was stopped because it used more memory than its limit.',
+    action: 'Start it again and work on smaller pieces of data (e.g. xarray with dask chunks), or ask an administrator for a higher memory limit.',
+  },
+  SERVER_NOT_RUNNING: {
+    status: 424,
+    message: 'The server is not running.',
+    action: 'Start it again from the hub home page.',
+  },
+  SANDBOX_UNAVAILABLE: {
+    status: 500,
+    message: 'The sandbox cannot be created on this machine.',
+    action: 'Operator: install bubblewrap and run the hub as root (see README), or choose another spawner.',
+  },
+  CANNOT_DELETE_SELF: {
+    status: 400,
+    message: 'You cannot delete your own account.',
+    action: 'Ask another administrator to delete it.',
+  },
+  LAST_ADMIN: {
+    status: 400,
+    message: 'The last administrator cannot be removed or demoted.',
+    action: 'Make another user an administrator first.',
+  },
+  OAUTH_INVALID_CLIENT: {
+    status: 400,
+    message: 'Unknown OAuth client or redirect URI.',
+    action: 'The single-user server is misconfigured; restart it from the hub.',
+  },
+  OAUTH_INVALID_GRANT: {
+    status: 400,
+    message: 'The authorization code is invalid, expired or already used.',
+    action: 'Start the log-in again.',
+  },
+  INTERNAL: {
+    status: 500,
+    message: 'Something went wrong on our side.',
+    action: 'Try again; if it persists, give an administrator the time of the error (it is logged).',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** The one error class of EUCP Notebook. `detail` says what exactly was wrong. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  /** Extra, safe-to-show fields (e.g. `{ key: 'spawner.memoryLimitBytes' }`). */
+  readonly fields: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, detail?: string, fields: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const spec = ERROR_CATALOG[code];
+    super(detail ? `${spec.message} ${detail}` : spec.message, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = spec.status;
+    this.detail = detail;
+    this.fields = fields;
+  }
+
+  /** What to do next, from the catalog. */
+  get action(): string {
+    return ERROR_CATALOG[this.code].action;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Renders the catalog as the Markdown of docs/errors.md. */
+export function renderErrorCatalogMarkdown(): string {
+  const lines = [
+    '# Errors',
+    '',
+    '<!-- Generated from packages/core/src/errors.ts by `npm run eucp -- docs errors`; a test keeps it identical. -->',
+    '',
+    'Every error EUCP Notebook reports has one of these codes. API responses carry',
+    '`{"status", "message", "code", "action"}`.',
+    '',
+    '| code | HTTP | message | what to do |',
+    '|---|---|---|---|',
+  ];
+  for (const [code, spec] of Object.entries(ERROR_CATALOG)) {
+    lines.push(`| \`${code}\` | ${spec.status} | ${spec.message} | ${spec.action} |`);
+  }
+  return lines.join('\n') + '\n';
+}

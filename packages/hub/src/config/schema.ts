@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema of the hub. Every key has a default, a description and,
+ * where it has one, its unit in its name. Precedence: defaults < TOML file < environment
+ * (`EUCP_<SECTION>__<KEY>`, e.g. `EUCP_SPAWNER__START_TIMEOUT_MS`) < command-line flags.
+ * `docs/configuration.md` is generated from this schema (see `renderConfigDocs`).
+ */
+const limitsSchema = z
+  .object({
+    memoryLimitBytes: z.number().int().positive().nullable().default(null)
+      .describe('Memory limit of the server and everything it starts (kernels, terminals); null = no limit.'),
+    cpuLimitCores: z.number().positive().nullable().default(null)
+      .describe('CPU limit in cores (e.g. 0.5 or 2); null = no limit.'),
+  })
+  .strict();
+
+/** A per-user or per-group override: keys left out fall through to the next level. */
+const limitsOverrideSchema = z
+  .object({
+    memoryLimitBytes: z.number().int().positive().nullable().optional(),
+    cpuLimitCores: z.number().positive().nullable().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    ip: z.string().default('127.0.0.1').describe('Address the hub listens on.'),
+    port: z.number().int().min(0).max(65535).default(8000).describe('Port the hub listens on (0 = any free port).'),
+    publicUrl: z.string().url().nullable().default(null)
+      .describe('URL users reach the hub at, if behind a reverse proxy; an https URL makes cookies Secure.'),
+    stateDir: z.string().default('.eucp')
+      .describe('Directory for the database, secrets, logs and homes. Overridden by EUCP_STATE_DIR.'),
+    dataDir: z.string().nullable().default(null)
+      .describe('The climate data cache, mounted read-only at /data in every sandbox; null = <stateDir>/data (demo data is generated there).'),
+    log: z.object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+        .describe('Log level of the structured (JSON) log on standard output.'),
+    }).strict().prefault({}),
+    db: z.object({
+      url: z.string().nullable().default(null)
+        .describe('Database URL; null = embedded SQLite at <stateDir>/hub.sqlite. (postgres:// comes with the scale-out issue.)'),
+    }).strict().prefault({}),
+    auth: z.object({
+      sessionMaxAgeMs: z.number().int().positive().default(14 * 24 * 3600 * 1000)
+        .describe('How long a browser session lasts without logging in again.'),
+      loginMaxFailuresPerAccount: z.number().int().positive().default(5)
+        .describe('Failed log-ins allowed per account within loginWindowMs before it is rate-limited.'),
+      loginMaxFailuresPerAddress: z.number().int().positive().default(20)
+        .describe('Failed log-ins allowed per client address within loginWindowMs.'),
+      loginWindowMs: z.number().int().positive().default(15 * 60 * 1000)
+        .describe('Window of the log-in rate limits.'),
+      oauthTokenExpiresInMs: z.number().int().positive().default(14 * 24 * 3600 * 1000)
+        .describe('Lifetime of the OAuth access tokens single-user servers get for their visitors.'),
+    }).strict().prefault({}),
+    spawner: z.object({
+      kind: z.enum(['local-sandbox']).default('local-sandbox')
+        .describe('How servers are started: local-sandbox = bubblewrap + a Unix account + cgroups on this machine.'),
+      cmd: z.array(z.string()).default(['/usr/bin/python3', '/usr/bin/jupyterhub-singleuser'])
+        .describe('Command (argv) of the single-user server.'),
+      app: z.string().default('notebook.notebookapp.NotebookApp')
+        .describe('JUPYTERHUB_SINGLEUSER_APP: the Jupyter application the single-user server runs (classic Notebook UI).'),
+      startTimeoutMs: z.number().int().positive().default(60_000)
+        .describe('How long a server may take to answer after it was started before the spawn fails.'),
+      slowSpawnTimeoutMs: z.number().int().positive().default(10_000)
+        .describe('After this, POST …/server answers 202 (still starting) instead of waiting for 201.'),
+      stopTimeoutMs: z.number().int().positive().default(10_000)
+        .describe('Grace period between SIGTERM and SIGKILL when stopping a server.'),
+      pollIntervalMs: z.number().int().positive().default(5_000)
+        .describe('How often the hub checks that running servers are still alive.'),
+      unixUserPrefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/).default('eucp-')
+        .describe('Prefix of the Unix account of each hub user (prefix + hub name, at most 32 characters).'),
+      homeRoot: z.string().nullable().default(null)
+        .describe('Where home directories live on the host; null = <stateDir>/home.'),
+      defaults: limitsSchema.default({ memoryLimitBytes: 2 * 1024 ** 3, cpuLimitCores: 1 })
+        .describe('Resource limits of every server unless a group or user setting overrides them.'),
+      groups: z.record(z.string(), limitsOverrideSchema).default({})
+        .describe('Limits per hub group (the largest of a user\'s groups applies).'),
+      users: z.record(z.string(), limitsOverrideSchema).default({})
+        .describe('Limits per hub user (override group and default limits).'),
+    }).strict().prefault({}),
+    culler: z.object({
+      enabled: z.boolean().default(true).describe('Stop servers that have been idle for timeoutMs.'),
+      timeoutMs: z.number().int().positive().default(3600_000).describe('Idle time after which a server is stopped.'),
+      everyMs: z.number().int().positive().default(300_000).describe('How often the culler looks for idle servers.'),
+    }).strict().prefault({}),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof configSchema>;
+export type ResourceLimits = z.infer<typeof limitsSchema>;

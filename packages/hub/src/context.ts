@@ -1,0 +1,27 @@
+import type { HubConfig } from './config/schema.js';
+import type { Db } from './db/index.js';
+import type { Logger } from './log/index.js';
+import type { Spawner } from './spawners/spawner.js';
+import type { Accounts } from './accounts/accounts.js';
+import type { AuthService } from './auth/service.js';
+import type { ServerManager } from './servers/manager.js';
+
+/**
+ * The services of one hub, built once by `createHub` (app.ts) and handed to every route
+ * plugin. Nothing in here reads the process environment: main.ts does that.
+ */
+export interface HubContext {
+  config: HubConfig;
+  db: Db;
+  log: Logger;
+  /** Milliseconds since the epoch; replaceable in tests. */
+  now(): number;
+  spawner: Spawner;
+  accounts: Accounts;
+  auth: AuthService;
+  servers: ServerManager;
+  /** JupyterHub version we speak (sent as `X-JupyterHub-Version`). */
+  jupyterhubVersion: string;
+  /** Absolute URL of the hub API as reachable from single-user servers, e.g. `http://127.0.0.1:8000/hub/api`; known once listening. */
+  hubApiUrl(): string;
+}

@@ -1,0 +1,73 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { HubConfig } from './config/schema.js';
+import { openDatabase, type Db } from './db/index.js';
+import type { Logger } from './log/index.js';
+import type { Spawner } from './spawners/spawner.js';
+import type { HubContext } from './context.js';
+import { Accounts } from './accounts/accounts.js';
+import { AuthService } from './auth/service.js';
+import { ServerManager } from './servers/manager.js';
+import { IdleCuller } from './servers/culler.js';
+import { RouteTable } from './proxy/routes.js';
+import { buildApp } from './app.js';
+
+/** The JupyterHub version whose REST API and single-user contract we speak. */
+export const JUPYTERHUB_VERSION = '5.2.1';
+
+export interface HubDeps {
+  config: HubConfig;
+  log: Logger;
+  spawner: Spawner;
+  /** Defaults to the configured database URL or `<stateDir>/hub.sqlite`. */
+  db?: Db;
+  now?: () => number;
+}
+
+export interface Hub {
+  ctx: HubContext;
+  app: FastifyInstance;
+  routes: RouteTable;
+  culler: IdleCuller;
+  /** Listens, re-adopts running servers, starts the monitors; resolves the hub's URL. */
+  listen(): Promise<string>;
+  /** Stops listening and the monitors; leaves user servers running. */
+  close(): Promise<void>;
+}
+
+/** Builds a hub from its dependencies (the composition root is main.ts). */
+export async function createHub(deps: HubDeps): Promise<Hub> {
+  const { config, log, spawner } = deps;
+  const now = deps.now ?? Date.now;
+  const db = deps.db ?? (await openDatabase(config.db.url ?? path.join(config.stateDir, 'hub.sqlite')));
+  let apiUrl = '';
+  const ctxBase = { config, db, log, now, spawner, jupyterhubVersion: JUPYTERHUB_VERSION, hubApiUrl: () => apiUrl };
+  const accounts = new Accounts(db, now);
+  const auth = new AuthService({ db, config, now, log: log.child({ component: 'auth' }) });
+  const routes = new RouteTable();
+  const servers = new ServerManager({
+    db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }),
+  });
+  const ctx: HubContext = { ...ctxBase, accounts, auth, servers };
+  const { app } = await buildApp(ctx, routes);
+  const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), { ...config.culler, now });
+  return {
+    ctx, app, routes, culler,
+    async listen() {
+      await app.listen({ host: config.ip, port: config.port });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const connectHost = config.ip === '0.0.0.0' || config.ip === '::' ? '127.0.0.1' : config.ip.includes(':') ? `[${config.ip}]` : config.ip;
+      apiUrl = `http://${connectHost}:${port}/hub/api`;
+      await servers.startMonitoring();
+      if (config.culler.enabled) culler.start();
+      return `http://${connectHost}:${port}/`;
+    },
+    async close() {
+      culler.stop();
+      await servers.close();
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { createHub, JUPYTERHUB_VERSION, type Hub, type HubDeps } from './hub.js';
+export { startHub } from './main.js';
+export * from './config/index.js';

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, dataDirOf, homeRootOf } from './config/index.js';
+import type { HubConfig } from './config/schema.js';
+import { createLogger, type Logger } from './log/index.js';
+import { createHub, type Hub } from './hub.js';
+import type { Spawner } from './spawners/spawner.js';
+import { LocalSandboxSpawner } from './spawners/local-sandbox/index.js';
+
+/**
+ * The composition root: the only place that reads the process environment and picks
+ * implementations. Used by `eucp start`.
+ */
+export interface StartOptions {
+  configFile?: string | undefined;
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Where to tell the operator how to log in (standard output by default). */
+  print?: (line: string) => void;
+}
+
+export function pickSpawner(config: HubConfig, log: Logger): Spawner {
+  switch (config.spawner.kind) {
+    case 'local-sandbox':
+      return new LocalSandboxSpawner({
+        homeRoot: homeRootOf(config),
+        dataDir: dataDirOf(config),
+        logDir: path.join(config.stateDir, 'logs'),
+        unixUserPrefix: config.spawner.unixUserPrefix,
+        logger: log.child({ component: 'spawner' }),
+      });
+  }
+}
+
+/** Loads the configuration, builds the hub, listens and prints how to log in. */
+export async function startHub(opts: StartOptions = {}): Promise<Hub> {
+  const env = opts.env ?? process.env;
+  const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const config = loadConfig({ file: opts.configFile, env, flags: opts.flags ?? {} });
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const log = createLogger(config.log.level);
+  const hub = await createHub({ config, log, spawner: pickSpawner(config, log) });
+  const initial = await hub.ctx.accounts.ensureInitialAdmin();
+  const url = await hub.listen();
+  print(`EUCP Notebook is running at ${url}`);
+  if (initial) {
+    print(`An administrator account was created: user "${initial.name}", one-time password "${initial.password}".`);
+    print(`Log in at ${url}hub/login and add users on the admin page, or with: npm run eucp -- user add NAME`);
+  } else {
+    print(`Log in at ${url}hub/login`);
+  }
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'shutting down (user servers keep running)');
+    hub.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  return hub;
+}

@@ -1,0 +1,354 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '@eucp/core';
+import type { ServerStatus, SpawnProgress, SpawnResult, SpawnSpec, Spawner, SpawnerState } from '../spawner.js';
+import {
+  ARGS_FD,
+  CGROUP_ENTER_FAILED,
+  STATUS_FD,
+  buildBwrapArgs,
+  buildEnvArgs,
+  buildLaunchArgv,
+  encodeNulSeparated,
+  sandboxHome,
+  type HostRootEntry,
+} from './bwrap-args.js';
+import { type CgroupDriver, type ServerCgroup, detectCgroupDriver, driverForCgroup } from './cgroups.js';
+import {
+  type ExitInfo,
+  fileSize,
+  findFreePort,
+  isSameProcessAlive,
+  pollUntil,
+  readBootId,
+  readLogTail,
+  readProcStat,
+  trySignal,
+  watchStartup,
+} from './process-info.js';
+import { DEFAULT_TOOLS, type SandboxTools, inspectHostRoot, probeSandbox } from './sandbox-probe.js';
+import { type LocalSandboxState, decideStatus, parseBwrapStatus, parseLocalSandboxState } from './sandbox-state.js';
+import { KeyedMutex, assertReachableBy, ensureUnixAccount, unixAccountName } from './unix-accounts.js';
+
+/** Options of {@link LocalSandboxSpawner}. */
+export interface LocalSandboxSpawnerOptions {
+  /** Host directory holding one home per hub user (`<homeRoot>/<user>`); created mode 0711 if missing. */
+  homeRoot: string;
+  /** The data cache, bound read-only at `/data`; must be readable by the sandbox accounts. */
+  dataDir: string;
+  /** Where server logs (`<user>[.<server>].log`) and bubblewrap status files go; root-only. */
+  logDir: string;
+  /** Prefix of the Unix accounts (`<prefix><user>`, at most 32 characters in all). */
+  unixUserPrefix: string;
+  logger: Logger;
+  /** Where cgroup file systems are mounted; default `/sys/fs/cgroup`. */
+  cgroupRoot?: string;
+  /** Parent cgroup of all servers; default `eucp`. */
+  cgroupName?: string;
+  /** Maximum processes + threads per server (against fork bombs); default 4096; null = no limit. */
+  pidsLimit?: number | null;
+  /** How long `start` watches for the server to listen or die before handing over to the hub's HTTP check; default 3000 ms. */
+  startupWatchMs?: number;
+  /** Paths of sh, setpriv and bwrap (defaults: /bin/sh, /usr/bin/setpriv, /usr/bin/bwrap). */
+  tools?: Partial<SandboxTools>;
+}
+
+interface Prepared {
+  driver: CgroupDriver;
+  hostRoot: HostRootEntry[];
+}
+
+/** A launcher process we spawned ourselves (so we know how it exited). */
+interface Launched {
+  exit?: ExitInfo;
+}
+
+const KILL_DEADLINE_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs each server in a bubblewrap sandbox as the user's own Unix account, inside a
+ * cgroup with the user's memory, CPU and process limits. Layout inside the sandbox: read-only `/usr`,
+ * `/etc`, `/bin`, `/lib*`, `/sbin`; fresh `/proc`; minimal `/dev`; private `/tmp`
+ * (`/var/tmp` points to it); the home read-write at `/home/<unixname>`; the data cache
+ * read-only at `/data`; nothing else of the host. The host network is shared (the server
+ * listens on 127.0.0.1). Servers survive the hub; `poll`/`stop` need only the state.
+ *
+ * Requires root, bubblewrap, setpriv, unprivileged user namespaces and cgroups (v1 or
+ * v2 with memory, cpu and pids); `start` throws `SANDBOX_UNAVAILABLE` otherwise.
+ */
+export class LocalSandboxSpawner implements Spawner {
+  readonly kind = 'local-sandbox';
+  private readonly log: Logger;
+  private readonly tools: SandboxTools;
+  private readonly cgroupRoot: string;
+  private readonly cgroupName: string;
+  private readonly userLocks = new KeyedMutex();
+  private readonly launched = new Map<string, Launched>();
+  private prepared: Promise<Prepared> | undefined;
+
+  constructor(private readonly opts: LocalSandboxSpawnerOptions) {
+    this.log = opts.logger.child({ component: 'local-sandbox-spawner' });
+    this.tools = { ...DEFAULT_TOOLS, ...opts.tools };
+    this.cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
+    this.cgroupName = opts.cgroupName ?? 'eucp';
+  }
+
+  /** Probes the machine once; a failure is not cached so an operator's fix is picked up. */
+  private prepare(): Promise<Prepared> {
+    this.prepared ??= (async () => {
+      const hostRoot = await inspectHostRoot();
+      await probeSandbox(this.tools, hostRoot);
+      return { hostRoot, driver: await detectCgroupDriver(this.cgroupRoot, this.cgroupName) };
+    })();
+    const p = this.prepared;
+    p.catch(() => {
+      if (this.prepared === p) this.prepared = undefined;
+    });
+    return p;
+  }
+
+  async start(spec: SpawnSpec, onProgress?: (p: SpawnProgress) => void): Promise<SpawnResult> {
+    let last = -1;
+    const progress = (value: number, message: string): void => {
+      if (value < last) return;
+      last = value;
+      try {
+        onProgress?.({ progress: value, message });
+      } catch (err) {
+        this.log.warn({ err }, 'progress listener threw');
+      }
+    };
+    progress(0, 'Checking the sandbox');
+    const { driver, hostRoot } = await this.prepare();
+    const unixName = unixAccountName(this.opts.unixUserPrefix, spec.user);
+    // `.` cannot occur in user or server names, so `<a>.<b>` never collides with a user `<a>-<b>`.
+    const unit = spec.server ? `${unixName}.${spec.server}` : unixName;
+    const logBase = spec.server ? `${spec.user}.${spec.server}` : spec.user;
+    return this.userLocks.run(unixName, async () => {
+      progress(10, 'Preparing your account');
+      const account = await ensureUnixAccount({
+        name: unixName,
+        homeRoot: this.opts.homeRoot,
+        hostHome: path.join(this.opts.homeRoot, spec.user),
+        comment: `EUCP Notebook user ${spec.user}`,
+        logger: this.log,
+      });
+      await assertReachableBy(account.hostHome, account.uid, account.gid, 'home directory', true);
+      await assertReachableBy(this.opts.dataDir, account.uid, account.gid, 'data directory', true);
+
+      progress(25, 'Setting memory and CPU limits');
+      const cg = driver.cgroupFor(unit);
+      if (await driver.exists(cg)) {
+        this.log.warn({ unit, dirs: cg.dirs }, 'a cgroup of this server is left over; ending its processes and removing it');
+        await this.terminate(driver, cg, null, 2000);
+      }
+      const memoryLimitBytes = spec.limits.memoryLimitBytes;
+      try {
+        await driver.create(cg, {
+          memoryBytes: memoryLimitBytes,
+          cpuCores: spec.limits.cpuLimitCores,
+          pidsMax: this.opts.pidsLimit === undefined ? 4096 : this.opts.pidsLimit,
+        });
+      } catch (err) {
+        await driver.remove(cg).catch(() => undefined);
+        if (isAppError(err)) throw err;
+        throw new AppError('SANDBOX_UNAVAILABLE', `Cannot create the cgroup of ${unit}: ${(err as Error).message}`, {}, { cause: err });
+      }
+
+      let launcher: { pid: number; startTime: number } | null = null;
+      try {
+        progress(40, 'Starting the sandbox');
+        const port = await findFreePort('127.0.0.1');
+        await mkdir(this.opts.logDir, { recursive: true, mode: 0o750 });
+        const logFile = path.join(this.opts.logDir, `${logBase}.log`);
+        const statusFile = path.join(this.opts.logDir, `${logBase}.status`);
+        const logOffset = await fileSize(logFile);
+        const home = sandboxHome(unixName);
+        const env: Record<string, string> = {
+          HOME: home,
+          USER: unixName,
+          LOGNAME: unixName,
+          SHELL: '/bin/bash',
+          PATH: '/usr/local/bin:/usr/bin:/bin',
+          LANG: 'C.UTF-8',
+          ...(memoryLimitBytes !== null ? { MEM_LIMIT: String(memoryLimitBytes) } : {}),
+          ...(spec.limits.cpuLimitCores !== null ? { CPU_LIMIT: String(spec.limits.cpuLimitCores) } : {}),
+          ...spec.env,
+          JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${spec.prefix}`,
+        };
+        const argv = buildLaunchArgv({
+          procsFiles: driver.procsFiles(cg),
+          uid: account.uid,
+          gid: account.gid,
+          shPath: this.tools.sh,
+          setprivPath: this.tools.setpriv,
+          bwrapPath: this.tools.bwrap,
+          bwrapArgs: buildBwrapArgs({
+            unixName,
+            hostHome: account.hostHome,
+            dataDir: this.opts.dataDir,
+            hostRoot,
+            argv: [...spec.cmd, ...spec.args],
+          }),
+        });
+        const envArgs = encodeNulSeparated(buildEnvArgs(env));
+
+        const launched: Launched = {};
+        const pid = await this.launch(argv, envArgs, logFile, statusFile, launched, `${unit} as ${unixName} on 127.0.0.1:${port}`);
+        const stat = await readProcStat(pid);
+        if (stat) launcher = { pid, startTime: stat.startTime };
+        if (launcher) this.launched.set(`${pid}:${launcher.startTime}`, launched);
+
+        progress(60, 'Waiting for your server to start');
+        const outcome = launcher
+          ? await watchStartup({ port, windowMs: this.opts.startupWatchMs ?? 3000, exited: () => launched.exit })
+          : { kind: 'exited' as const, exit: launched.exit ?? { code: null, signal: null } };
+        if (outcome.kind === 'exited') {
+          const status = parseBwrapStatus(await readFile(statusFile, 'utf8').catch(() => ''));
+          const exitCode = status.exitCode ?? exitCodeOf(outcome.exit);
+          const tail = await readLogTail(logFile, logOffset);
+          const why =
+            exitCode === CGROUP_ENTER_FAILED
+              ? 'its launcher could not enter the server\'s cgroup'
+              : `the server exited during start-up (exit code ${exitCode ?? 'unknown'})`;
+          throw new AppError('SPAWN_FAILED', `Starting ${unit} failed: ${why}. Last lines of its log ${logFile}:\n${tail}`, {
+            logFile,
+            exitCode,
+          });
+        }
+        if (!launcher) throw new AppError('SPAWN_FAILED', `Starting ${unit} failed: its process vanished at once.`, { logFile });
+
+        const state: LocalSandboxState = {
+          kind: 'local-sandbox',
+          version: 1,
+          pid: launcher.pid,
+          startTime: launcher.startTime,
+          bootId: await readBootId(),
+          unixName,
+          uid: account.uid,
+          port,
+          cgroup: { version: cg.version, dirs: cg.dirs },
+          logFile,
+          statusFile,
+          memoryLimitBytes,
+        };
+        progress(100, outcome.kind === 'listening' ? 'Server started' : 'Server process started');
+        this.log.info({ unit, pid: launcher.pid, port, cgroup: cg.dirs }, 'started sandboxed server');
+        return { url: `http://127.0.0.1:${port}`, state };
+      } catch (err) {
+        await this.terminate(driver, cg, launcher, 0).catch((e: unknown) => this.log.error({ err: e, unit }, 'cleanup after failed start failed'));
+        if (isAppError(err)) throw err;
+        throw new AppError('SPAWN_FAILED', `Starting ${unit} failed: ${(err as Error).message}`, {}, { cause: err });
+      }
+    });
+  }
+
+  /** Spawns the launcher detached (own session and process group), stdio to files; returns its pid. */
+  private async launch(argv: string[], envArgs: Buffer, logFile: string, statusFile: string, launched: Launched, what: string): Promise<number> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('empty launch argv');
+    const logFd = openSync(logFile, 'a', 0o640);
+    let statusFd: number | undefined;
+    try {
+      writeSync(logFd, `\n[eucp] ${new Date().toISOString()} starting ${what}\n`);
+      statusFd = openSync(statusFile, 'w', 0o640);
+      const child = spawn(file, args, {
+        detached: true,
+        cwd: '/',
+        // Only what sh and setpriv need; the server's environment goes through --args.
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+        stdio: ['ignore', logFd, logFd, statusFd, 'pipe'],
+      });
+      const errored = new Promise<Error>((resolve) => child.once('error', resolve));
+      child.once('exit', (code, signal) => {
+        launched.exit = { code, signal };
+      });
+      child.unref();
+      if (child.pid === undefined) throw await errored;
+      const pipe = child.stdio[ARGS_FD] as Writable & { unref?: () => void };
+      pipe.on('error', () => undefined); // EPIPE if the launcher died early: reported through its exit
+      pipe.unref?.();
+      await new Promise<void>((resolve) => pipe.end(envArgs, () => resolve()));
+      pipe.destroy();
+      return child.pid;
+    } finally {
+      closeSync(logFd);
+      if (statusFd !== undefined) closeSync(statusFd);
+    }
+  }
+
+  async poll(state: SpawnerState): Promise<ServerStatus> {
+    const s = parseLocalSandboxState(state);
+    if (!s) return { running: false, reason: 'gone', exitCode: null, message: 'Your server is no longer running. Start it again.' };
+    const cg: ServerCgroup = s.cgroup;
+    const driver = driverForCgroup(cg, this.cgroupRoot, this.cgroupName);
+    const rebooted = (await readBootId()) !== s.bootId;
+    const alive = !rebooted && (await isSameProcessAlive(s.pid, s.startTime));
+    const oomKilled = !rebooted && driver !== null && (await driver.oomKilled(cg));
+    const statusText = await readFile(s.statusFile, 'utf8').catch(() => null);
+    const launched = this.launched.get(`${s.pid}:${s.startTime}`);
+    const exitCode = parseBwrapStatus(statusText ?? '').exitCode ?? (launched?.exit ? exitCodeOf(launched.exit) : null);
+    const traces = statusText !== null || launched !== undefined || (driver !== null && (await driver.exists(cg)));
+    return decideStatus({ rebooted, alive, oomKilled, exitCode, traces, memoryLimitBytes: s.memoryLimitBytes });
+  }
+
+  async stop(state: SpawnerState, opts?: { timeoutMs?: number }): Promise<void> {
+    const s = parseLocalSandboxState(state);
+    if (!s) {
+      this.log.warn({ state }, 'stop: state is not a local-sandbox state; nothing to stop');
+      return;
+    }
+    const driver = driverForCgroup(s.cgroup, this.cgroupRoot, this.cgroupName);
+    if (!driver) {
+      this.log.error({ cgroup: s.cgroup }, 'stop: the recorded cgroup is outside this spawner\'s cgroup; ending only the recorded process');
+    }
+    const rebooted = (await readBootId()) !== s.bootId;
+    const launcher = rebooted ? null : { pid: s.pid, startTime: s.startTime };
+    await this.terminate(driver, s.cgroup, launcher, opts?.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    this.launched.delete(`${s.pid}:${s.startTime}`);
+    this.log.info({ unixName: s.unixName, pid: s.pid }, 'stopped sandboxed server');
+  }
+
+  /**
+   * SIGTERM to every process of the server (cgroup members and the launcher, if it is
+   * still the recorded process), SIGKILL after `timeoutMs`, wait until none is left,
+   * then remove the cgroup. Throws `INTERNAL` if processes survive SIGKILL for 10 s.
+   */
+  private async terminate(
+    driver: CgroupDriver | null,
+    cg: ServerCgroup,
+    launcher: { pid: number; startTime: number } | null,
+    timeoutMs: number,
+  ): Promise<void> {
+    const launcherAlive = async (): Promise<boolean> => launcher !== null && (await isSameProcessAlive(launcher.pid, launcher.startTime));
+    const anyAlive = async (): Promise<boolean> => (driver !== null && (await driver.pids(cg)).length > 0) || (await launcherAlive());
+    const signalAll = async (signal: NodeJS.Signals): Promise<void> => {
+      if (driver) await driver.signalAll(cg, signal);
+      if (launcher && (await launcherAlive())) trySignal(launcher.pid, signal);
+    };
+    if (await anyAlive()) {
+      await signalAll('SIGTERM');
+      const ended = timeoutMs > 0 && (await pollUntil(async () => !(await anyAlive()), timeoutMs));
+      if (!ended) {
+        const killed = await pollUntil(async () => {
+          await signalAll('SIGKILL');
+          return !(await anyAlive());
+        }, KILL_DEADLINE_MS);
+        if (!killed) throw new AppError('INTERNAL', `Processes of the server in ${cg.dirs.join(', ')} survived SIGKILL.`);
+      }
+    }
+    if (driver) await driver.remove(cg);
+  }
+}
+
+/** Exit status like a shell reports it: the code, or 128 + signal number. */
+function exitCodeOf(exit: ExitInfo): number | null {
+  if (exit.code !== null) return exit.code;
+  return exit.signal ? 128 + constants.signals[exit.signal] : null;
+}

@@ -1,0 +1,78 @@
+import type { ServerName, UserName } from '@eucp/core';
+import type { ResourceLimits } from '../config/schema.js';
+
+/** What the hub asks a spawner to start. */
+export interface SpawnSpec {
+  user: UserName;
+  /** Hub groups of the user (for group-based settings). */
+  groups: readonly string[];
+  server: ServerName;
+  /** URL prefix the server is reached at through the proxy, e.g. `/user/alice/`. */
+  prefix: string;
+  /**
+   * Environment of the JupyterHub single-user contract, built by the hub
+   * (`JUPYTERHUB_API_TOKEN`, `JUPYTERHUB_CLIENT_ID`, …) — everything except
+   * `JUPYTERHUB_SERVICE_URL`, which the spawner adds once it knows the port.
+   */
+  env: Readonly<Record<string, string>>;
+  /** argv of the single-user server, e.g. `['/usr/bin/python3', '/usr/bin/jupyterhub-singleuser']`. */
+  cmd: readonly string[];
+  /** Extra arguments appended to `cmd`. */
+  args: readonly string[];
+  limits: ResourceLimits;
+}
+
+/** One step of spawn progress, shown to the user while the server starts (0-100). */
+export interface SpawnProgress {
+  progress: number;
+  message: string;
+}
+
+/**
+ * JSON-serialisable state a spawner needs to find a server again, stored in the
+ * database, so a restarted hub can re-adopt servers it did not start itself.
+ */
+export type SpawnerState = Readonly<Record<string, unknown>>;
+
+export interface SpawnResult {
+  /** Where the server listens, without path: `http://127.0.0.1:41234`. */
+  url: string;
+  state: SpawnerState;
+}
+
+/** Result of `poll`: running, or why it is not. */
+export type ServerStatus =
+  | { running: true }
+  | {
+      running: false;
+      /** `oom`: killed for exceeding its memory limit; `exited`: the process ended by itself; `gone`: no trace of it (e.g. machine rebooted). */
+      reason: 'exited' | 'oom' | 'killed' | 'gone';
+      exitCode: number | null;
+      /** A message for the user, saying what happened and what to do. */
+      message: string;
+    };
+
+/**
+ * Starts and stops single-user servers.
+ *
+ * Contract (checked by `packages/testing/src/spawner-contract.ts` against every
+ * implementation and fake):
+ * - `start` launches the server and resolves once the process runs and its URL is
+ *   known; it does not wait for HTTP readiness (the hub polls the URL). It reports
+ *   progress through `onProgress` (monotonic percentages). It throws `AppError`
+ *   `SPAWN_FAILED` (with the reason and the log file in the detail) or
+ *   `SANDBOX_UNAVAILABLE`; after a failed start nothing is left running.
+ * - Servers outlive the hub process: a hub killed with SIGKILL leaves them running, and
+ *   `poll`/`stop` work from the stored `state` in a new hub process.
+ * - `poll` never throws for a dead server; it answers `{ running: false, … }`, with
+ *   `reason: 'oom'` when the server was killed for exceeding its memory limit.
+ * - `stop` is idempotent: SIGTERM, then SIGKILL after `timeoutMs`; resolves when every
+ *   process of the server is gone and its resources (cgroups, …) are released.
+ */
+export interface Spawner {
+  /** Short name shown in `/hub/api/info`, e.g. `local-sandbox`. */
+  readonly kind: string;
+  start(spec: SpawnSpec, onProgress?: (p: SpawnProgress) => void): Promise<SpawnResult>;
+  poll(state: SpawnerState): Promise<ServerStatus>;
+  stop(state: SpawnerState, opts?: { timeoutMs?: number }): Promise<void>;
+}

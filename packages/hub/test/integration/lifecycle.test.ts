@@ -1,0 +1,135 @@
+/**
+ * Server lifecycle with real parts: a hub killed with SIGKILL re-adopts running servers,
+ * a server that exceeds its memory limit is stopped with a clear message, and the idle
+ * culler spares a server whose kernel is busy.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { HubProcess } from '@eucp/testing/hub-process';
+import { KernelClient } from '@eucp/testing/kernel-client';
+import { api, waitForServer, wsUrl } from './helpers.js';
+
+const run = promisify(execFile);
+
+async function processesOf(unixUser: string): Promise<string[]> {
+  try {
+    const { stdout } = await run('/usr/bin/ps', ['-u', unixUser, '-o', 'pid=,comm=']);
+    return stdout.trim().split('\n').filter(Boolean);
+  } catch { return []; } // ps exits 1 when the user has no processes (or does not exist)
+}
+
+async function statusOf(hub: HubProcess, admin: string, user: string): Promise<{ state: string; failure: { code: string; message: string } | null }> {
+  return (await (await api(hub.url, admin, 'GET', `/hub/api/eucp/users/${user}/server-status`)).json()) as never;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function kernelOf(hub: HubProcess, user: string, token: string): Promise<KernelClient> {
+  const res = await fetch(`${hub.url}/user/${user}/api/kernels`, {
+    method: 'POST', body: JSON.stringify({ name: 'python3' }),
+    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const { id } = (await res.json()) as { id: string };
+  const k = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
+  await k.waitReady();
+  return k;
+}
+
+describe('hub restart', { timeout: 300_000 }, () => {
+  let hub: HubProcess;
+  let admin: string;
+  before(async () => {
+    hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
+    admin = await hub.adminToken();
+  });
+  after(async () => { await hub?.destroy(); });
+
+  it('re-adopts running servers after the hub is killed with SIGKILL, and leaves nothing orphaned', async () => {
+    await hub.cli(['user', 'add', 'rita', '--password-stdin'], 'rita-password-1\n');
+    const token = (await hub.cli(['token', 'issue', 'rita'])).trim();
+    assert.ok([201, 202].includes((await api(hub.url, admin, 'POST', '/hub/api/users/rita/server')).status));
+    await waitForServer(hub.url, 'rita', token);
+    const before = (await (await fetch(`${hub.url}/user/rita/api/status`, { headers: { authorization: `token ${token}` } })).json()) as { started: string };
+    const procsBefore = await processesOf(`${hub.unixUserPrefix}rita`);
+    assert.ok(procsBefore.length > 0);
+
+    await hub.restart('SIGKILL');
+
+    const res = await fetch(`${hub.url}/user/rita/api/status`, { headers: { authorization: `token ${token}` } });
+    assert.equal(res.status, 200, 'the route survived the restart');
+    const afterRestart = (await res.json()) as { started: string };
+    assert.equal(afterRestart.started, before.started, 'the same server process, not a new one');
+    assert.equal((await statusOf(hub, admin, 'rita')).state, 'running');
+
+    assert.equal((await api(hub.url, admin, 'DELETE', '/hub/api/users/rita/server')).status, 204);
+    assert.deepEqual(await processesOf(`${hub.unixUserPrefix}rita`), [], 'no process of the user is left');
+  });
+});
+
+describe('memory limit', { timeout: 300_000 }, () => {
+  let hub: HubProcess;
+  let admin: string;
+  before(async () => {
+    hub = await HubProcess.start({ toml: 'pollIntervalMs = 1000\n[spawner.users.carol]\nmemoryLimitBytes = 536870912\n[culler]\nenabled = false\n' });
+    admin = await hub.adminToken();
+  });
+  after(async () => { await hub?.destroy(); });
+
+  it('stops a server that exceeds its memory and tells the user why', async () => {
+    await hub.cli(['user', 'add', 'carol', '--password-stdin'], 'carol-password-1\n');
+    const token = (await hub.cli(['token', 'issue', 'carol'])).trim();
+    await api(hub.url, admin, 'POST', '/hub/api/users/carol/server');
+    await waitForServer(hub.url, 'carol', token);
+    assert.equal((await statusOf(hub, admin, 'carol')).state, 'running');
+    const k = await kernelOf(hub, 'carol', token);
+    // 1 GiB of real (touched) bytes in a 512 MiB sandbox.
+    await k.execute("x = b'1' * (1024 ** 3)", 60_000).catch(() => null);
+    k.close();
+    const status = await until('the server to be stopped', async () => {
+      const s = await statusOf(hub, admin, 'carol');
+      return s.state === 'failed' ? s : null;
+    });
+    assert.equal(status.failure?.code, 'MEMORY_LIMIT_EXCEEDED');
+    assert.match(status.failure!.message, /512 MiB/);
+    assert.deepEqual(await processesOf(`${hub.unixUserPrefix}carol`), []);
+  });
+});
+
+describe('idle culler', { timeout: 300_000 }, () => {
+  let hub: HubProcess;
+  let admin: string;
+  before(async () => {
+    hub = await HubProcess.start({ toml: '[culler]\nenabled = true\ntimeoutMs = 3000\neveryMs = 1000\n' });
+    admin = await hub.adminToken();
+  });
+  after(async () => { await hub?.destroy(); });
+
+  it('spares a server whose kernel is busy, then culls it once idle', async () => {
+    await hub.cli(['user', 'add', 'dave', '--password-stdin'], 'dave-password-1\n');
+    const token = (await hub.cli(['token', 'issue', 'dave'])).trim();
+    await api(hub.url, admin, 'POST', '/hub/api/users/dave/server');
+    await waitForServer(hub.url, 'dave', token);
+    const k = await kernelOf(hub, 'dave', token);
+    const started = Date.now();
+    const busy = k.execute('import time; time.sleep(10); print("done")', 60_000);
+    // Well past the idle timeout while the kernel computes: still running.
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.equal((await statusOf(hub, admin, 'dave')).state, 'running', 'a busy kernel keeps its server');
+    const r = await busy;
+    assert.equal(r.stdout.trim(), 'done');
+    k.close();
+    await until('the idle server to be culled', async () => (await statusOf(hub, admin, 'dave')).state === 'stopped', 60_000);
+    assert.ok(Date.now() - started > 10_000);
+  });
+});

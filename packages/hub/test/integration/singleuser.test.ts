@@ -1,0 +1,131 @@
+/**
+ * The whole path a scientist takes, with real parts: a hub process, the unmodified
+ * `jupyterhub-singleuser` (classic Notebook) in a bubblewrap sandbox as the user's Unix
+ * account, the OAuth handshake through the hub's proxy, and a Python kernel reading
+ * EUCP-SYN with xarray over the proxied WebSocket.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BrowserClient } from '@eucp/testing/browser-client';
+import { HubProcess } from '@eucp/testing/hub-process';
+import { KernelClient } from '@eucp/testing/kernel-client';
+import { api, csrfOf, demoTasFile, startServerAndWait, wsUrl } from './helpers.js';
+
+describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
+  let hub: HubProcess;
+  let admin: string;
+  let aliceBrowser: BrowserClient;
+  let bobBrowser: BrowserClient;
+  let bobToken: string;
+
+  before(async () => {
+    hub = await HubProcess.start({ toml: '[spawner.defaults]\nmemoryLimitBytes = 2147483648\ncpuLimitCores = 1\n' });
+    admin = await hub.adminToken();
+    await hub.cli(['user', 'add', 'alice', '--password-stdin'], 'alice-password-1\n');
+    await hub.cli(['user', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
+    bobToken = (await hub.cli(['token', 'issue', 'bob'])).trim();
+    aliceBrowser = new BrowserClient(hub.url);
+    bobBrowser = new BrowserClient(hub.url);
+    assert.equal((await aliceBrowser.login('alice', 'alice-password-1')).status, 302);
+    assert.equal((await bobBrowser.login('bob', 'bob-password-1')).status, 302);
+  });
+
+  after(async () => { await hub?.destroy(); });
+
+  it('starts alice\'s server from her session and reports progress until ready', async () => {
+    const events = await startServerAndWait(aliceBrowser, 'alice', await csrfOf(aliceBrowser));
+    assert.equal(events[0]!.message, 'Server requested');
+    const last = events[events.length - 1]!;
+    assert.equal(last.ready, true, JSON.stringify(events));
+    assert.equal(last.url, '/user/alice/');
+    for (let i = 1; i < events.length; i++) assert.ok(events[i]!.progress >= events[i - 1]!.progress, 'progress never goes back');
+    const status = await (await aliceBrowser.request('/hub/api/eucp/users/alice/server-status')).json() as { state: string; limits: { memoryLimitBytes: number } };
+    assert.equal(status.state, 'running');
+    assert.equal(status.limits.memoryLimitBytes, 2147483648);
+  });
+
+  it('completes the OAuth handshake through the proxy and serves the classic Notebook UI', async () => {
+    const res = await aliceBrowser.get('/user/alice/tree');
+    const html = await res.text();
+    assert.equal(res.status, 200, html.slice(0, 500));
+    assert.match(html, /Jupyter Notebook|notebook_list/);
+    const hops = aliceBrowser.history.map((h) => h.url.split('?')[0]);
+    assert.ok(hops.includes('/hub/api/oauth2/authorize'), hops.join(' → '));
+    assert.ok(hops.includes('/user/alice/oauth_callback'), hops.join(' → '));
+    assert.ok(aliceBrowser.cookie('jupyterhub-user-alice'), 'the server set its own login cookie');
+  });
+
+  it('runs a cell over the proxied WebSocket that opens EUCP-SYN with xarray and prints the global-mean tas', async () => {
+    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
+    const created = await aliceBrowser.request('/user/alice/api/kernels', {
+      method: 'POST', body: JSON.stringify({ name: 'python3' }),
+      headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const kernel = (await created.json()) as { id: string };
+    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${kernel.id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    try {
+      await k.waitReady();
+      const { file, oracle } = demoTasFile(hub.stateDir);
+      const r = await k.execute([
+        'import xarray as xr, numpy as np',
+        `ds = xr.open_dataset(${JSON.stringify(file)})`,
+        'w = np.cos(np.deg2rad(ds.lat))',
+        'print(float(ds.tas.isel(time=0).weighted(w).mean(("lat", "lon"))))',
+      ].join('\n'));
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+      assert.ok(Math.abs(Number(r.stdout.trim()) - oracle.value) <= oracle.tolerance, `${r.stdout} vs ${oracle.value}`);
+    } finally { k.close(); }
+  });
+
+  it('does not let bob reach alice\'s server with his cookie or his token', async () => {
+    const viaCookie = await bobBrowser.request('/user/alice/api/status');
+    assert.equal(viaCookie.status, 404);
+    const viaToken = await fetch(`${hub.url}/user/alice/api/status`, { headers: { authorization: `token ${bobToken}` } });
+    assert.equal(viaToken.status, 404);
+    await assert.rejects(
+      KernelClient.connect(wsUrl(hub.url, '/user/alice/api/kernels/x/channels'), { authorization: `token ${bobToken}` }),
+      /HTTP 404/,
+    );
+    // Without any credentials, a browser is sent to the login page.
+    const anon = await fetch(`${hub.url}/user/alice/tree`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(anon.status, 302);
+    assert.match(anon.headers.get('location') ?? '', /^\/hub\/login\?next=/);
+  });
+
+  it('refuses a cross-site WebSocket (Origin checked)', async () => {
+    await assert.rejects(
+      KernelClient.connect(wsUrl(hub.url, '/user/alice/api/kernels/x/channels'), {
+        cookie: aliceBrowser.cookieHeader('/user/alice/'), origin: 'http://evil.example',
+      }),
+      /HTTP 403/,
+    );
+  });
+
+  it('runs bob\'s server too, and his token works on his own server', async () => {
+    await api(hub.url, admin, 'POST', '/hub/api/users/bob/server');
+    const deadline = Date.now() + 60_000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await fetch(`${hub.url}/user/bob/api/status`, { headers: { authorization: `token ${bobToken}` } })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(status, 200);
+  });
+
+  it('stops a server on request and frees its route', async () => {
+    const res = await api(hub.url, admin, 'DELETE', '/hub/api/users/bob/server');
+    assert.equal(res.status, 204);
+    const after = await fetch(`${hub.url}/user/bob/api/status`, { headers: { authorization: `token ${bobToken}` }, redirect: 'manual' });
+    assert.ok([302, 424].includes(after.status), `status ${after.status}`);
+    const users = (await (await api(hub.url, admin, 'GET', '/hub/api/users/bob')).json()) as { server: string | null };
+    assert.equal(users.server, null);
+  });
+
+  it('keeps expected.json oracles next to the data', () => {
+    const expected = JSON.parse(readFileSync(path.join(hub.stateDir, 'data', 'expected.json'), 'utf8')) as object;
+    assert.ok(Object.keys(expected).length > 0);
+  });
+});
