@@ -40,7 +40,7 @@ fi
 
 # 3. Build: TypeScript (incremental) and the web UI (only when its sources changed).
 npx tsc -b
-web_sum=$(find packages/web/src packages/web/index.html packages/web/vite.config.ts -type f 2>/dev/null | sort | xargs cat 2>/dev/null | sha256sum | cut -d' ' -f1)
+web_sum=$(find packages/web/src packages/web/public packages/web/index.html packages/web/vite.config.ts -type f 2>/dev/null | sort | xargs cat 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f packages/web/dist/.eucp-src-sha ] || [ "$(cat packages/web/dist/.eucp-src-sha)" != "$web_sum" ]; then
   log "building the web UI"
   npm run build -w packages/web --silent >&2

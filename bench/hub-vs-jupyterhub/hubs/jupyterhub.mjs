@@ -122,7 +122,12 @@ export class JupyterHubUnderTest {
    * Orderly stop: SIGTERM to the hub (it stops its servers, cleanup_servers = True, and
    * the proxy), then SIGTERM/SIGKILL by pid to anything of ours still alive.
    */
-  async stop() {
+  stop() {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  async stopOnce() {
     const out = { hubExitMs: null, survivors: [] };
     this.trackAll();
     if (this.hubPid && this.registry.isAlive(this.hubPid)) {
@@ -139,10 +144,8 @@ export class JupyterHubUnderTest {
     return out;
   }
 
-  /** Idempotent last-resort cleanup (Ctrl-C, errors): the same as stop. */
-  async cleanup() {
-    if (this.cleaned) return this.cleaned;
-    this.cleaned = this.stop().catch((e) => ({ error: String(e) }));
-    return this.cleaned;
+  /** Idempotent last-resort cleanup (Ctrl-C, errors); a no-op after a completed stop(). */
+  cleanup() {
+    return this.stop().catch((e) => ({ error: String(e?.stack ?? e) }));
   }
 }

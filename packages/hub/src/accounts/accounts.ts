@@ -27,11 +27,8 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
  * `INVALID_INPUT` (bad password, unknown group member, …).
  */
 export class Accounts {
-  private readonly now: () => number;
-
-  constructor(private readonly db: Db, opts: { now?: () => number } = {}) {
-    this.now = opts.now ?? Date.now;
-  }
+  /** `now`: clock in milliseconds since the epoch (timestamps of rows and audit entries). */
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   // ---- users -------------------------------------------------------------------------
 

@@ -21,13 +21,13 @@ const issueBody = z.object({
 });
 
 /** Deprecated `roles` of `POST …/tokens`, mapped to scopes. */
-function rolesToScopes(roles: readonly string[]): string[] {
+function rolesToScopes(roles: readonly string[], owner: string): string[] {
   const out: string[] = [];
   for (const r of roles) {
     if (r === 'token') out.push('inherit');
     else if (r === 'user') out.push('self');
     else if (r === 'admin') out.push(...ADMIN_SCOPES);
-    else if (r === 'server') out.push('users:activity!user', 'access:servers!server');
+    else if (r === 'server') out.push(`users:activity!user=${owner}`, `access:servers!user=${owner}`);
     else throw new AppError('INVALID_INPUT', `Unknown role ${JSON.stringify(r)}; use scopes instead.`, { field: 'roles' });
   }
   return out;
@@ -74,7 +74,7 @@ export async function registerTokensApi(app: FastifyInstance, ctx: HubContext): 
     const auth: AuthContext = requireScope(req, 'tokens', target);
     const u = mustExist(user, req.params.name);
     const body = parseBody(issueBody, req.body);
-    let scopes = body.scopes ?? (body.roles ? rolesToScopes(body.roles) : null);
+    let scopes = body.scopes ?? (body.roles ? rolesToScopes(body.roles, u.name) : null);
     if (scopes === null) {
       // Default: everything the owner has, unless the requester holds less (then that).
       try {

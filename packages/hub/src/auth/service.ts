@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppError, coverScopes, parseScope } from '@eucp/core';
-import type { Accounts, UserRecord } from '../accounts/accounts.js';
+import { Accounts, type UserRecord } from '../accounts/accounts.js';
 import type { HubConfig } from '../config/schema.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../log/index.js';
@@ -19,7 +19,8 @@ export type { OAuthClientInput, OAuthClientRecord } from './oauth-store.js';
 export interface AuthServiceDeps {
   db: Db;
   config: HubConfig;
-  accounts: Accounts;
+  /** Defaults to `new Accounts(db, now)`. */
+  accounts?: Accounts;
   /** Clock in milliseconds since the epoch (default `Date.now`). */
   now?: () => number;
   log?: Logger;
@@ -55,7 +56,7 @@ export class AuthService {
 
   constructor(deps: AuthServiceDeps) {
     this.now = deps.now ?? Date.now;
-    this.accounts = deps.accounts;
+    this.accounts = deps.accounts ?? new Accounts(deps.db, this.now);
     this.config = deps.config;
     this.log = deps.log;
     const a = deps.config.auth;
@@ -169,9 +170,9 @@ export class AuthService {
     }
   }
 
-  /** Revokes a token (and, for an OAuth token, its siblings of the same client). */
-  revokeToken(id: number): Promise<boolean> {
-    return this.tokens.revoke(id);
+  /** Revokes a token (and, for an OAuth token, its siblings of the same client). Idempotent. */
+  async revokeToken(id: number): Promise<void> {
+    await this.tokens.revoke(id);
   }
 
   /** Live tokens of a user (expired ones are deleted). */

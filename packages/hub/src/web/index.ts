@@ -59,23 +59,31 @@ function redirectToLogin(req: FastifyRequest, reply: FastifyReply): FastifyReply
   return reply.header('Cache-Control', 'no-store').redirect(`/hub/login?next=${encodeURIComponent(req.raw.url ?? req.url)}`, 302);
 }
 
-/** Does the client prefer JSON to HTML (JupyterHub's test for API requests)? */
+/**
+ * Does the client prefer JSON to HTML (JupyterHub's test for API requests)? Each type
+ * takes the weight of its most specific matching range: exact, then `type/any`, then any.
+ */
 export function prefersJson(accept: string | undefined): boolean {
   if (!accept) return false;
-  const q = (type: string): number => {
-    let best = -1;
-    for (const part of accept.split(',')) {
-      const [media, ...params] = part.trim().toLowerCase().split(';');
-      if (media !== type && media !== type.split('/')[0] + '/*' && media !== '*/*') continue;
-      const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      const value = qParam ? Number(qParam.slice(2)) : 1;
-      // An exact match outranks a wildcard of the same weight.
-      best = Math.max(best, Number.isNaN(value) ? 0 : value + (media === type ? 0.0001 : 0));
+  const ranges = accept.split(',').map((part) => {
+    const [media = '', ...params] = part.trim().toLowerCase().split(';').map((p) => p.trim());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    return { media, q: Number.isFinite(q) ? q : 0 };
+  });
+  // [q, specificity]: on equal weights a type named outright beats one matched by a wildcard.
+  const weight = (type: string): [number, number] => {
+    const [major] = type.split('/');
+    const candidates = [type, `${major}/*`, '*/*'];
+    for (const [i, candidate] of candidates.entries()) {
+      const hit = ranges.find((r) => r.media === candidate);
+      if (hit) return [hit.q, candidates.length - i];
     }
-    return best;
+    return [0, 0];
   };
-  const json = q('application/json');
-  return json > 0 && json > q('text/html');
+  const [jq, js] = weight('application/json');
+  const [hq, hs] = weight('text/html');
+  return jq > 0 && (jq > hq || (jq === hq && js > hs));
 }
 
 /**

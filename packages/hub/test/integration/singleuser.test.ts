@@ -72,7 +72,9 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
       const r = await k.execute([
         'import xarray as xr, numpy as np',
         `ds = xr.open_dataset(${JSON.stringify(file)})`,
-        'w = np.cos(np.deg2rad(ds.lat))',
+        '# exact cell areas on a regular lon grid: proportional to the difference of sin(lat) at the bounds',
+        'b = np.deg2rad(ds.lat_bnds)',
+        'w = np.abs(np.sin(b[:, 1]) - np.sin(b[:, 0]))',
         'print(float(ds.tas.isel(time=0).weighted(w).mean(("lat", "lon"))))',
       ].join('\n'));
       assert.equal(r.status, 'ok', JSON.stringify(r));
@@ -113,6 +115,56 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(status, 200);
+  });
+
+  it('keeps alice\'s kernel inside her sandbox: no bob, no hub state, no writes to /data, no root', async () => {
+    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
+    const created = await aliceBrowser.request('/user/alice/api/kernels', {
+      method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
+    });
+    const { id } = (await created.json()) as { id: string };
+    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    try {
+      await k.waitReady();
+      const bobUnix = `${hub.unixUserPrefix}bob`;
+      const r = await k.execute([
+        'import os, json, glob',
+        'out = {}',
+        `bob_home = ${JSON.stringify(path.join(hub.stateDir, 'home', 'bob'))}`,
+        'def attempt(f):',
+        '    try:',
+        '        return repr(f())',
+        '    except Exception as e:',
+        '        return type(e).__name__',
+        'out["read_bob_home"] = attempt(lambda: os.listdir(bob_home))',
+        `out["read_bob_home_in_sandbox"] = attempt(lambda: os.listdir("/home/${bobUnix}"))`,
+        'out["homes"] = sorted(os.listdir("/home"))',
+        `out["hub_db_visible"] = os.path.exists(${JSON.stringify(path.join(hub.stateDir, 'hub.sqlite'))})`,
+        'out["root_visible"] = attempt(lambda: os.listdir("/root"))',
+        'out["write_data"] = attempt(lambda: open("/data/intruder.txt", "w").write("x"))',
+        'out["read_data"] = len(glob.glob("/data/CMIP6/**/*.nc", recursive=True)) > 0',
+        'out["uid"] = os.getuid()',
+        'cmds = []',
+        'for p in os.listdir("/proc"):',
+        '    if p.isdigit():',
+        '        try: cmds.append(open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace"))',
+        '        except Exception: pass',
+        `out["sees_bob"] = any(${JSON.stringify(bobUnix)} in c or "/user/bob/" in c for c in cmds)`,
+        'out["nprocs"] = len(cmds)',
+        'print(json.dumps(out))',
+      ].join('\n'));
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+      const o = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.ok(['FileNotFoundError', 'PermissionError'].includes(o.read_bob_home as string), `bob's home: ${String(o.read_bob_home)}`);
+      assert.ok(['FileNotFoundError', 'PermissionError'].includes(o.read_bob_home_in_sandbox as string));
+      assert.deepEqual(o.homes, [`${hub.unixUserPrefix}alice`]);
+      assert.equal(o.hub_db_visible, false);
+      assert.ok(['FileNotFoundError', 'PermissionError'].includes(o.root_visible as string));
+      assert.ok(['OSError', 'PermissionError'].includes(o.write_data as string), `write /data: ${String(o.write_data)}`);
+      assert.equal(o.read_data, true);
+      assert.notEqual(o.uid, 0);
+      assert.equal(o.sees_bob, false);
+    } finally { k.close(); }
   });
 
   it('stops a server on request and frees its route', async () => {

@@ -29,7 +29,7 @@ export function ConfirmButton({ label, question, confirmLabel, ariaLabel, disabl
 
   if (!asking) {
     return (
-      <button ref={firstRef} type="button" className="button button--danger-quiet" disabled={disabled || busy} aria-label={ariaLabel} onClick={() => setAsking(true)}>
+      <button ref={firstRef} type="button" className="button button--small button--danger-quiet actions__delete" disabled={disabled || busy} aria-label={ariaLabel} onClick={() => setAsking(true)}>
         {busy ? 'Working…' : label}
       </button>
     );

@@ -6,7 +6,7 @@ import { CopyField } from '../components/CopyField.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { useAction } from '../hooks/useAction.js';
 import { usePageTitle } from '../hooks/usePageTitle.js';
-import { formatDateTime, formatRelativeTime } from '../lib/format.js';
+import { formatDate, formatDateTime, formatRelativeTime } from '../lib/format.js';
 import { useApp } from '../session.js';
 
 const HOUR = 3600;
@@ -139,25 +139,29 @@ function TokenRow({ token, onRevoked }: { token: TokenModel; onRevoked(): Promis
   return (
     <>
       <tr>
-        <th scope="row" className="cell-strong">
+        <th scope="row" className="cell-strong cell-wrap">
           {token.note || <span className="muted">(no note)</span>}
         </th>
-        <td>{token.oauth_client && token.oauth_client !== 'JupyterHub' ? token.oauth_client : token.session_id ? 'Browser session' : 'API'}</td>
-        <td>{formatDateTime(token.created)}</td>
-        <td>{formatRelativeTime(token.last_activity, now)}</td>
-        <td>{token.expires_at ? formatDateTime(token.expires_at) : 'Never'}</td>
+        <td className="cell-wrap">{token.oauth_client && token.oauth_client !== 'JupyterHub' ? token.oauth_client : token.session_id ? 'Browser session' : 'API'}</td>
+        <td title={formatDateTime(token.created)}>{formatRelativeTime(token.created, now)}</td>
+        <td title={token.last_activity ? formatDateTime(token.last_activity) : undefined}>{formatRelativeTime(token.last_activity, now)}</td>
+        <td title={token.expires_at ? formatDateTime(token.expires_at) : undefined}>{token.expires_at ? formatDate(token.expires_at) : 'Never'}</td>
         <td className="cell-actions">
-          <ConfirmButton
-            label="Revoke"
-            ariaLabel={`Revoke token ${label}`}
-            question="Revoke this token?"
-            confirmLabel="Yes, revoke"
-            busy={revoke.busy}
-            onConfirm={() => void revoke.run(async () => {
-              await api.revokeToken(session.user, token.id);
-              await onRevoked();
-            })}
-          />
+          <div className="actions actions--single">
+            <ConfirmButton
+              label="Revoke"
+              ariaLabel={`Revoke token ${label}`}
+              question="Revoke this token?"
+              confirmLabel="Yes, revoke"
+              busy={revoke.busy}
+              onConfirm={() =>
+                void revoke.run(async () => {
+                  await api.revokeToken(session.user, token.id);
+                  await onRevoked();
+                })
+              }
+            />
+          </div>
         </td>
       </tr>
       {revoke.error ? (

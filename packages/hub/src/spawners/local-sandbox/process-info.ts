@@ -69,9 +69,10 @@ export async function listPids(): Promise<number[]> {
 
 /**
  * Sends `signal` to every live process whose process group is `pgid` and that started
- * no earlier than `notBefore` (clock ticks since boot). Returns how many were signalled.
+ * no earlier than `notBefore` (clock ticks since boot). Returns how many were signalled
+ * (with signal 0: how many exist).
  */
-export async function signalProcessGroup(pgid: number, notBefore: number, signal: NodeJS.Signals): Promise<number> {
+export async function signalProcessGroup(pgid: number, notBefore: number, signal: NodeJS.Signals | 0): Promise<number> {
   let count = 0;
   for (const pid of await listPids()) {
     const stat = await readProcStat(pid);
@@ -82,7 +83,7 @@ export async function signalProcessGroup(pgid: number, notBefore: number, signal
 }
 
 /** `process.kill` that answers false instead of throwing when the process is gone. */
-export function trySignal(pid: number, signal: NodeJS.Signals): boolean {
+export function trySignal(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(pid, signal);
     return true;

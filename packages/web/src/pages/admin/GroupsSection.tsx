@@ -76,8 +76,10 @@ function GroupCard({ group, users, onChanged }: { group: GroupModel; users: User
   return (
     <li className="card group" aria-labelledby={headingId}>
       <div className="group__head">
-        <h3 id={headingId}>{group.name}</h3>
-        <span className="muted small">{group.users.length === 1 ? '1 member' : `${group.users.length} members`}</span>
+        <div>
+          <h3 id={headingId}>{group.name}</h3>
+          <span className="muted small group__count">{group.users.length === 1 ? '1 member' : `${group.users.length} members`}</span>
+        </div>
         <ConfirmButton
           label="Delete group"
           ariaLabel={`Delete group ${group.name}`}

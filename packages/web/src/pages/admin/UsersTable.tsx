@@ -70,45 +70,47 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
           {self ? <span className="tag tag--quiet">you</span> : null}
         </th>
         <td>{user.admin ? <span className="tag">admin</span> : <span className="muted">—</span>}</td>
-        <td>{user.groups && user.groups.length ? user.groups.join(', ') : <span className="muted">—</span>}</td>
+        <td className="cell-wrap">{user.groups && user.groups.length ? user.groups.join(', ') : <span className="muted">—</span>}</td>
         <td>
           <StateBadge state={state} />
         </td>
         <td>{formatRelativeTime(user.last_activity, now)}</td>
         <td className="cell-actions">
-          {allowed.start ? (
-            <button type="button" className="button button--small" disabled={server.busy} aria-label={`Start server of ${user.name}`} onClick={() => act(server, () => api.startServer(user.name))}>
-              Start
-            </button>
-          ) : (
+          <div className="actions">
+            {allowed.start ? (
+              <button type="button" className="button button--small actions__server" disabled={server.busy} aria-label={`Start server of ${user.name}`} onClick={() => act(server, () => api.startServer(user.name))}>
+                Start
+              </button>
+            ) : (
+              <button
+                type="button"
+                className="button button--small actions__server"
+                disabled={server.busy || !allowed.stop}
+                aria-label={`Stop server of ${user.name}`}
+                onClick={() => act(server, () => api.stopServer(user.name))}
+              >
+                Stop
+              </button>
+            )}
             <button
               type="button"
-              className="button button--small"
-              disabled={server.busy || !allowed.stop}
-              aria-label={`Stop server of ${user.name}`}
-              onClick={() => act(server, () => api.stopServer(user.name))}
+              className="button button--small button--quiet actions__admin"
+              disabled={admin.busy}
+              aria-label={user.admin ? `Revoke admin of ${user.name}` : `Make ${user.name} an admin`}
+              onClick={() => act(admin, () => api.setAdmin(user.name, !user.admin))}
             >
-              Stop
+              {user.admin ? 'Revoke admin' : 'Make admin'}
             </button>
-          )}
-          <button
-            type="button"
-            className="button button--small button--quiet"
-            disabled={admin.busy}
-            aria-label={user.admin ? `Revoke admin of ${user.name}` : `Make ${user.name} an admin`}
-            onClick={() => act(admin, () => api.setAdmin(user.name, !user.admin))}
-          >
-            {user.admin ? 'Revoke admin' : 'Make admin'}
-          </button>
-          <ConfirmButton
-            label="Delete"
-            ariaLabel={`Delete user ${user.name}`}
-            question={`Delete ${user.name}?`}
-            confirmLabel="Yes, delete"
-            disabled={self}
-            busy={remove.busy}
-            onConfirm={() => act(remove, () => api.deleteUser(user.name))}
-          />
+            <ConfirmButton
+              label="Delete"
+              ariaLabel={`Delete user ${user.name}`}
+              question={`Delete ${user.name}?`}
+              confirmLabel="Yes, delete"
+              disabled={self}
+              busy={remove.busy}
+              onConfirm={() => act(remove, () => api.deleteUser(user.name))}
+            />
+          </div>
         </td>
       </tr>
       {error ? (

@@ -1,0 +1,81 @@
+/**
+ * The scientist's first day, in Debian's chromium: log in → start the server → open a
+ * notebook → run a cell that reads the climate data → see the value.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { HubProcess } from '@eucp/testing/hub-process';
+import { demoTasFile } from '../packages/hub/test/integration/helpers.js';
+
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
+  let hub: HubProcess;
+  let browser: Browser;
+  let page: Page;
+  let profileDir: string;
+
+  before(async () => {
+    hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
+    await hub.cli(['user', 'add', 'erin', '--password-stdin'], 'erin-password-1\n');
+    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--user-data-dir=${profileDir}`] });
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await hub?.destroy();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  it('sends a visitor to the login page and back to home after logging in', async () => {
+    await page.goto(`${hub.url}/hub/home`);
+    await page.waitForURL(/\/hub\/login/);
+    await page.getByLabel(/user ?name/i).fill('erin');
+    await page.getByLabel(/password/i).fill('erin-password-1');
+    await page.getByRole('button', { name: /log ?in|sign in/i }).click();
+    await page.waitForURL(/\/hub\/home/);
+    await page.getByRole('heading', { name: /your server/i }).waitFor();
+  });
+
+  it('starts the server with visible progress and opens the Notebook UI', async () => {
+    await page.getByRole('button', { name: /^start/i }).click();
+    const open = page.getByRole('link', { name: /^open$/i });
+    await open.waitFor({ timeout: 120_000 });
+    await open.click();
+    await page.waitForURL(/\/user\/erin\/tree/, { timeout: 60_000 });
+    await page.locator('#notebook_list').waitFor();
+  });
+
+  it('runs a cell in a notebook and shows the global-mean temperature of the demo data', async () => {
+    const { file, oracle } = demoTasFile(hub.stateDir);
+    // Create an empty notebook through the server's contents API, as the "New" menu does.
+    const created = await page.evaluate(async () => {
+      const xsrf = /(?:^|; )_xsrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+      const r = await fetch('/user/erin/api/contents/first-day.ipynb', {
+        method: 'PUT', headers: { 'content-type': 'application/json', 'x-xsrftoken': decodeURIComponent(xsrf) },
+        body: JSON.stringify({ type: 'notebook', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),
+      });
+      return r.status;
+    });
+    assert.equal(created, 201);
+    await page.goto(`${hub.url}/user/erin/notebooks/first-day.ipynb`);
+    await page.locator('#kernel_indicator_icon.kernel_idle_icon').waitFor({ timeout: 90_000 });
+    const code = `import xarray as xr, numpy as np; ds = xr.open_dataset(${JSON.stringify(file)}); b = np.deg2rad(ds.lat_bnds); w = np.abs(np.sin(b[:, 1]) - np.sin(b[:, 0])); print('GMT', round(float(ds.tas.isel(time=0).weighted(w).mean(('lat', 'lon'))), 4))`;
+    await page.locator('.CodeMirror').first().click();
+    await page.keyboard.type(code);
+    await page.keyboard.press('Shift+Enter');
+    const output = page.locator('.output_area .output_text').filter({ hasText: 'GMT' }).first();
+    await output.waitFor({ timeout: 120_000 });
+    const value = Number(/GMT ([0-9.]+)/.exec(await output.innerText())?.[1]);
+    assert.ok(Math.abs(value - oracle.value) <= oracle.tolerance + 1e-4, `${value} vs ${oracle.value}`);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './spawner-contract.js';
+export * from './fake-spawners.js';
