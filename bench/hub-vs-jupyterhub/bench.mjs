@@ -6,6 +6,7 @@
 //                  [--api-users 100] [--api-clients 10] [--api-duration 10] [--poll-ms 20]
 //                  [--hubs jupyterhub,eucp] [--eucp-from auto|dist|src] [--quiet-wait 0]
 //                  [--jupyterhub-log-level WARN] [--spawn-timeout-s 180] [--out FILE] [--keep-state]
+//                  [--eucp-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]   (extra node flags for our hub)
 //   node bench.mjs --smoke       # = --users 3 --api-users 10 --api-duration 2 --proxy-requests 50 --kernel-iters 10
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,7 @@ const REPO = path.resolve(HERE, '..', '..');
 const opts = {
   users: 20, concurrency: 5, proxyRequests: 500, kernelIters: 150, apiUsers: 100, apiClients: 10, apiDuration: 10,
   pollMs: 20, spawnTimeoutS: 180, hubs: 'jupyterhub,eucp', eucpFrom: 'auto', quietWait: 0, jupyterhubLogLevel: 'WARN',
-  out: '', keepState: false, smoke: false,
+  out: '', keepState: false, smoke: false, eucpNodeArgs: '',
 };
 const SMOKE = { users: 3, apiUsers: 10, apiDuration: 2, proxyRequests: 50, kernelIters: 10 };
 {
@@ -35,7 +36,7 @@ const SMOKE = { users: 3, apiUsers: 10, apiDuration: 2, proxyRequests: 50, kerne
   const given = new Set();
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '-h' || args[i] === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split("\n").slice(1, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     }
     const [rawKey, inline] = args[i].replace(/^--/, '').split(/=(.*)/s);
@@ -69,7 +70,8 @@ const hubs = [];
 for (const key of opts.hubs) {
   if (key === 'jupyterhub') hubs.push(new JupyterHubUnderTest({ stateDir: path.join(RUN_DIR, 'jupyterhub'), registry, logLevel: opts.jupyterhubLogLevel }));
   // a random prefix marks the Unix accounts of this run; only those are ever deleted
-  else hubs.push(new EucpHubUnderTest({ runDir: RUN_DIR, stateDir: path.join(RUN_DIR, 'eucp'), registry, repo: REPO, from: opts.eucpFrom, unixUserPrefix: `eb${randomHex(4)}-` }));
+  else hubs.push(new EucpHubUnderTest({ runDir: RUN_DIR, stateDir: path.join(RUN_DIR, 'eucp'), registry, repo: REPO, from: opts.eucpFrom, unixUserPrefix: `eb${randomHex(4)}-`,
+    nodeArgs: opts.eucpNodeArgs.split(/\s+/).filter(Boolean) }));
 }
 
 // ---------------------------------------------------------------- cleanup (also on Ctrl-C / errors)
@@ -146,7 +148,8 @@ try {
       errors[h.key] = String(e?.stack ?? e);
       log(`${h.label} FAILED: ${errors[h.key]}`);
       exitCode = 1;
-      try { results[h.key] = { failedCleanup: await h.cleanup() }; } catch (e2) { log(e2); }
+      results[h.key] = e?.partial ?? {};
+      try { results[h.key].cleanupAfterFailure = await h.cleanup(); } catch (e2) { log(e2); }
     }
     h.runInfo && (meta.versions[h.key] = { ...meta.versions[h.key], ...h.runInfo() });
     await sleep(2000); // let the machine settle between hubs

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { log, request, round, sleep, withTimeout } from '../lib/util.mjs';
-import { allPids, cmdline, uidOf } from '../lib/procs.mjs';
+import { allPids, cmdline, procStat, uidOf } from '../lib/procs.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,7 +23,8 @@ function accountsWithPrefix(file, prefix) {
 }
 
 export class EucpHubUnderTest {
-  constructor({ runDir, stateDir, registry, repo, from, unixUserPrefix }) {
+  constructor({ runDir, stateDir, registry, repo, from, unixUserPrefix, nodeArgs = [] }) {
+    this.nodeArgs = nodeArgs;
     this.key = 'eucp';
     this.label = 'EUCP hub';
     this.runDir = runDir;
@@ -49,8 +50,8 @@ export class EucpHubUnderTest {
   /** argv of the `eucp` command (built dist, or the TypeScript source through tsx). */
   cli(...args) {
     return this.mode === 'dist'
-      ? [process.execPath, path.join(this.repo, 'packages/cli/dist/main.js'), ...args]
-      : [process.execPath, '--conditions=source', '--import', 'tsx', path.join(this.repo, 'packages/cli/src/main.ts'), ...args];
+      ? [process.execPath, ...this.nodeArgs, path.join(this.repo, 'packages/cli/dist/main.js'), ...args]
+      : [process.execPath, ...this.nodeArgs, '--conditions=source', '--import', 'tsx', path.join(this.repo, 'packages/cli/src/main.ts'), ...args];
   }
 
   env() {
@@ -62,14 +63,27 @@ export class EucpHubUnderTest {
   versions() {
     let commit = null;
     try { commit = execFileSync('git', ['-C', this.repo, 'log', '-1', '--format=%h %cI', '--', 'packages'], { encoding: 'utf8' }).trim(); } catch { /* no git */ }
-    return { mode: this.mode, unixUserPrefix: this.prefix, packagesLastCommit: commit };
+    let distBuiltAt = null;
+    let uncommittedFiles = null;
+    try { distBuiltAt = fs.statSync(path.join(this.repo, 'packages/hub/dist/hub.js')).mtime.toISOString(); } catch { /* not built */ }
+    try { uncommittedFiles = execFileSync('git', ['-C', this.repo, 'status', '--porcelain', '--', 'packages'], { encoding: 'utf8' }).split('\n').filter(Boolean).length; } catch { /* no git */ }
+    return { mode: this.mode, unixUserPrefix: this.prefix, packagesLastCommit: commit, distBuiltAt, uncommittedFilesInPackages: uncommittedFiles };
   }
 
   async start() {
     fs.mkdirSync(this.runDir, { recursive: true });
+    // The hub would create its state directory 0700; the sandbox accounts must be able to
+    // pass through it to their homes (<state>/home/<user>), so it is made 0711 here.
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    fs.chmodSync(this.stateDir, 0o711);
+    // An empty data cache (read-only /data in the sandboxes): JupyterHub's servers get no
+    // data either, and generating the demo data set is not what is measured here.
+    this.dataDir = path.join(this.runDir, 'eucp-data');
+    fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o755 });
     this.configFile = path.join(this.runDir, 'eucp.toml');
     fs.writeFileSync(this.configFile, [
       '# written by bench/hub-vs-jupyterhub',
+      `dataDir = "${this.dataDir}"`, '',
       '[log]', 'level = "warn"', '',
       '[spawner]', `unixUserPrefix = "${this.prefix}"`, '',
       '[culler]', 'enabled = false', '',
@@ -110,7 +124,10 @@ export class EucpHubUnderTest {
     const startupMs = performance.now() - t0;
     this.password = /one-time password "([^"]+)"/.exec(stdout)?.[1] ?? null;
     // An admin API token from the CLI, against the same state directory.
-    const [tcmd, ...targs] = this.cli('token', 'issue', 'admin', '--note', 'hub-vs-jupyterhub');
+    const saved = this.nodeArgs;
+    this.nodeArgs = [];
+    const [tcmd, ...targs] = this.cli('token', 'issue', 'admin', '--note', 'hub-vs-jupyterhub', '--config', this.configFile);
+    this.nodeArgs = saved;
     const t1 = performance.now();
     const { stdout: tokOut } = await withTimeout(execFileAsync(tcmd, targs, { cwd: this.repo, env: this.env(), encoding: 'utf8' }), 60_000, 'eucp token issue admin');
     const tokenCliMs = performance.now() - t1;
@@ -126,11 +143,11 @@ export class EucpHubUnderTest {
   /** Unix accounts of this run (prefix match in /etc/passwd). */
   accounts() { return accountsWithPrefix('/etc/passwd', this.prefix); }
 
-  /** Pids of processes running as one of this run's Unix accounts. */
+  /** Pids of live (not zombie) processes running as one of this run's Unix accounts. */
   accountProcesses() {
     const uids = new Set(this.accounts().map((a) => a.id));
     if (!uids.size) return [];
-    return allPids().filter((p) => uids.has(uidOf(p)));
+    return allPids().filter((p) => uids.has(uidOf(p)) && (procStat(p)?.state ?? 'Z') !== 'Z');
   }
 
   trackAll() {

@@ -29,6 +29,7 @@ export class JupyterHubUnderTest {
     this.proc = null;
     this.hubPid = null;
     this.proxyPid = null;
+    this.targetSource = 'GET /hub/api/proxy (CHP routing table)';
   }
 
   static prerequisites() {

@@ -15,8 +15,17 @@ const userName = (i) => `u${String(i).padStart(3, '0')}`;
  * Runs every measurement against `hub` (already constructed, not started).
  * `monitor` gets a phase name per step; `abort.signal` stops long loops early.
  */
-export async function measureHub(hub, { opts, monitor, registry, abort }) {
+export async function measureHub(hub, ctx) {
   const R = { hub: hub.key, label: hub.label, lifecycle: {}, spawn: {}, stop: {}, proxy: {}, kernel: {}, memory: {}, api: {}, problems: [] };
+  try {
+    return await measureInto(R, hub, ctx);
+  } catch (e) {
+    e.partial = R; // what was measured before the failure goes into the JSON too
+    throw e;
+  }
+}
+
+async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   const check = () => { if (abort.aborted) throw new Error('aborted'); };
   const phase = (name) => { check(); monitor.setPhase(`${hub.key}:${name}`); };
 
@@ -58,8 +67,17 @@ export async function measureHub(hub, { opts, monitor, registry, abort }) {
     const postMs = performance.now() - t0;
     if (post.status !== 201 && post.status !== 202) throw new Error(`POST /hub/api/users/${name}/server: ${post.status} ${post.text.slice(0, 300)}`);
     const seen = [];
+    let lastModelCheck = performance.now();
     for (let polls = 1; ; polls++) {
       check();
+      if (performance.now() - lastModelCheck > 1000) {
+        // a spawn that failed after POST answered leaves no server in the user model
+        lastModelCheck = performance.now();
+        const u = await api('GET', `/users/${name}`);
+        if (u.status === 200 && Object.keys(u.json().servers ?? {}).length === 0) {
+          throw new Error(`${name}: spawn failed after POST …/server answered ${post.status} (no server in the user model; statuses ${seen}); see the hub log`);
+        }
+      }
       const s = await request('GET', `${base}/user/${name}/api/status`, { headers: admin });
       if (seen.at(-1) !== s.status) seen.push(s.status);
       if (s.status === 200) return { name, postStatus: post.status, postMs: round(postMs, 1), readyMs: round(performance.now() - t0, 1), polls, statuses: seen };
@@ -155,7 +173,7 @@ export async function measureHub(hub, { opts, monitor, registry, abort }) {
   }
   proxyAgent.destroy(); directAgent.destroy();
   const ps = summarize(pLat), ds = summarize(dLat);
-  R.proxy = { user: uA, target, requests: opts.proxyRequests, statuses: tally(statuses), viaProxyMs: ps, directMs: ds,
+  R.proxy = { user: uA, target, targetSource: hub.targetSource ?? null, requests: opts.proxyRequests, statuses: tally(statuses), viaProxyMs: ps, directMs: ds,
     overheadP50Ms: round(ps.p50 - ds.p50, 3), overheadP99Ms: round(ps.p99 - ds.p99, 3), overheadMeanMs: round(ps.mean - ds.mean, 3) };
   if (statuses.some((s) => s !== 200)) R.problems.push(`proxy test: statuses ${JSON.stringify(tally(statuses))}`);
   log(`${hub.label}: status via proxy p50 ${ms(ps.p50)} ms vs direct ${ms(ds.p50)} ms`);

@@ -209,6 +209,7 @@ export class CpuMonitor {
     const phases = {};
     let sec = 0, ours = 0, foreign = 0;
     for (const [name, ph] of Object.entries(this.phases)) {
+      if (ph.seconds < 0.05) continue;
       const top = Object.entries(ph.foreignBy).filter(([, t]) => t / CLK_TCK >= 0.1).sort((a, b) => b[1] - a[1]).slice(0, 3)
         .map(([c, t]) => `${c} (${round(t / CLK_TCK, 1)} s)`);
       phases[name] = { seconds: round(ph.seconds, 1), oursCpuPct: pct(ph.oursTicks, ph.seconds), foreignCpuPct: pct(ph.foreignTicks, ph.seconds),

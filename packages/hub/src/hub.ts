@@ -43,7 +43,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   let apiUrl = '';
   const ctxBase = { config, db, log, now, spawner, jupyterhubVersion: JUPYTERHUB_VERSION, hubApiUrl: () => apiUrl };
   const accounts = new Accounts(db, now);
-  const auth = new AuthService({ db, config, now, log: log.child({ component: 'auth' }) });
+  const auth = new AuthService({ db, config, accounts, now, log: log.child({ component: 'auth' }) });
   const routes = new RouteTable();
   const servers = new ServerManager({
     db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }),

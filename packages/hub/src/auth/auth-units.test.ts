@@ -157,7 +157,7 @@ describe('FailureWindow (sliding window arithmetic)', () => {
 });
 
 describe('next URL validation', () => {
-  it('accepts same-origin relative paths unchanged', () => {
+  it('accepts same-origin relative paths', () => {
     for (const ok of ['/hub/home', '/user/alice/lab?x=1#y', '/hub/api/oauth2/authorize?client_id=jupyterhub-user-alice&state=a%2Bb']) {
       assert.equal(safeNextUrl(ok), ok);
     }
@@ -168,6 +168,9 @@ describe('next URL validation', () => {
       assert.equal(safeNextUrl(bad), null, JSON.stringify(bad));
     }
     assert.equal(safeNextUrl(['/a']), null);
+  });
+  it('percent-encodes non-ASCII so the Location header stays valid', () => {
+    assert.equal(safeNextUrl('/user/alice/files/Überblick✓'), '/user/alice/files/%C3%9Cberblick%E2%9C%93');
   });
 });
 

@@ -58,16 +58,25 @@ export type ServerStatus =
  * Contract (checked by `packages/testing/src/spawner-contract.ts` against every
  * implementation and fake):
  * - `start` launches the server and resolves once the process runs and its URL is
- *   known; it does not wait for HTTP readiness (the hub polls the URL). It reports
- *   progress through `onProgress` (monotonic percentages). It throws `AppError`
- *   `SPAWN_FAILED` (with the reason and the log file in the detail) or
- *   `SANDBOX_UNAVAILABLE`; after a failed start nothing is left running.
+ *   known; it does not wait for HTTP readiness (the hub polls the URL). Implementations
+ *   may watch the process for a few seconds (until it listens) to turn an immediate
+ *   crash into a failed start. It reports progress through `onProgress` (monotonic
+ *   percentages 0-100). It throws `AppError` `SPAWN_FAILED` (with the reason and the
+ *   last lines of the server log in the detail, the log file in `fields.logFile`) or
+ *   `SANDBOX_UNAVAILABLE` (the machine cannot host sandboxes; the detail says why);
+ *   after a failed start nothing is left running.
  * - Servers outlive the hub process: a hub killed with SIGKILL leaves them running, and
- *   `poll`/`stop` work from the stored `state` in a new hub process.
+ *   `poll`/`stop` work from the stored `state` (JSON) in a new hub process.
  * - `poll` never throws for a dead server; it answers `{ running: false, … }`, with
- *   `reason: 'oom'` when the server was killed for exceeding its memory limit.
- * - `stop` is idempotent: SIGTERM, then SIGKILL after `timeoutMs`; resolves when every
- *   process of the server is gone and its resources (cgroups, …) are released.
+ *   `reason: 'oom'` when the kernel killed a process of the server for exceeding its
+ *   memory limit. `running: false` means "no longer usable", not "nothing left": after an
+ *   OOM kill of a child (e.g. a kernel) the server process itself may still be alive,
+ *   and `poll` already answers `oom`. So after **any** `running: false` the caller must
+ *   call `stop(state)`, which ends what is left and releases the resources (cgroups).
+ * - `stop` is idempotent: SIGTERM to every process of the server, then SIGKILL after
+ *   `timeoutMs` (default 10 000 ms); resolves when every process of the server is gone
+ *   and its resources (cgroups, …) are released. Stopping a server that is already gone
+ *   is a no-op.
  */
 export interface Spawner {
   /** Short name shown in `/hub/api/info`, e.g. `local-sandbox`. */

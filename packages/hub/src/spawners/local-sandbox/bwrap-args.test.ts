@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { isAppError } from '@eucp/core';
 import {
   CGROUP_ENTER_SCRIPT,
+  STAGE_SCRIPT,
   buildBwrapArgs,
   buildEnvArgs,
   buildLaunchArgv,
@@ -123,27 +126,37 @@ describe('buildEnvArgs and encodeNulSeparated', () => {
 });
 
 describe('buildLaunchArgv', () => {
-  const argv = buildLaunchArgv({ procsFiles: ['/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs'], uid: 1001, gid: 1002, bwrapArgs: ['--', 'cmd'] });
+  const argv = buildLaunchArgv({
+    procsFiles: ['/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs'],
+    uid: 1001,
+    gid: 1002,
+    stage: { home: ['/state/home/alice', '/run/eucp-sandbox/home'], data: ['/state/data', '/run/eucp-sandbox/data'] },
+    bwrapArgs: ['--', 'cmd'],
+  });
 
-  it('enters the cgroups with a fixed script, drops to the account, then runs bwrap', () => {
+  it('enters the cgroups, stages the mounts in a private mount namespace, drops to the account, runs bwrap', () => {
     assert.deepEqual(argv, [
       '/bin/sh', '-c', CGROUP_ENTER_SCRIPT, 'eucp-enter-cgroup',
       '/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs', '--',
+      '/usr/bin/unshare', '--mount', '--propagation', 'private', '--',
+      '/bin/sh', '-c', STAGE_SCRIPT, 'eucp-stage-mounts',
+      '/state/home/alice', '/run/eucp-sandbox/home', '/state/data', '/run/eucp-sandbox/data', '--',
       '/usr/bin/setpriv', '--reuid=1001', '--regid=1002', '--init-groups', '--no-new-privs', '--',
       '/usr/bin/bwrap', '--', 'cmd',
     ]);
   });
 
-  it('refuses root and odd cgroup paths', () => {
-    assert.throws(() => buildLaunchArgv({ procsFiles: [], uid: 0, gid: 1, bwrapArgs: [] }));
-    assert.throws(() => buildLaunchArgv({ procsFiles: [], uid: 1000, gid: 0, bwrapArgs: [] }));
-    assert.throws(() => buildLaunchArgv({ procsFiles: ['--'], uid: 1000, gid: 1000, bwrapArgs: [] }));
-    assert.throws(() => buildLaunchArgv({ procsFiles: ['relative'], uid: 1000, gid: 1000, bwrapArgs: [] }));
+  it('refuses root and paths that are not absolute', () => {
+    const stage = { home: ['/h', '/s/home'], data: ['/d', '/s/data'] } as const;
+    assert.throws(() => buildLaunchArgv({ procsFiles: [], uid: 0, gid: 1, stage, bwrapArgs: [] }));
+    assert.throws(() => buildLaunchArgv({ procsFiles: [], uid: 1000, gid: 0, stage, bwrapArgs: [] }));
+    assert.throws(() => buildLaunchArgv({ procsFiles: ['--'], uid: 1000, gid: 1000, stage, bwrapArgs: [] }));
+    assert.throws(() => buildLaunchArgv({ procsFiles: ['relative'], uid: 1000, gid: 1000, stage, bwrapArgs: [] }));
+    assert.throws(() => buildLaunchArgv({ procsFiles: [], uid: 1000, gid: 1000, stage: { ...stage, home: ['-o', '/s/home'] }, bwrapArgs: [] }));
   });
 
-  it('the script writes its own pid to every file before exec, and exits 125 if it cannot', async () => {
+  it('the cgroup script writes its own pid to every file before exec, and exits 125 if it cannot', async () => {
     const run = promisify(execFile);
-    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
     const dir = await mkdtemp('/tmp/eucp-enter-test-');
     try {
       const { stdout } = await run('/bin/sh', ['-c', CGROUP_ENTER_SCRIPT, 'x', `${dir}/a`, `${dir}/b`, '--', '/bin/sh', '-c', 'echo $$', 'it has; spaces']);
@@ -152,6 +165,25 @@ describe('buildLaunchArgv', () => {
       assert.equal((await readFile(`${dir}/b`, 'utf8')).trim(), pid);
       await assert.rejects(run('/bin/sh', ['-c', CGROUP_ENTER_SCRIPT, 'x', `${dir}/missing/c`, '--', '/bin/true']), (e: { code?: number }) => e.code === 125);
       await assert.rejects(run('/bin/sh', ['-c', CGROUP_ENTER_SCRIPT, 'x', `${dir}/a`]), (e: { code?: number }) => e.code === 125);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the staging script binds both directories in its own mount namespace only, and exits 126 if it cannot', async () => {
+    const run = promisify(execFile);
+    const dir = await mkdtemp('/tmp/eucp-stage-test-');
+    try {
+      for (const d of ['home', 'data', 'mnt-home', 'mnt-data']) await mkdir(path.join(dir, d));
+      await writeFile(path.join(dir, 'home', 'h.txt'), 'home');
+      await writeFile(path.join(dir, 'data', 'd.txt'), 'data');
+      const stageArgs = [path.join(dir, 'home'), path.join(dir, 'mnt-home'), path.join(dir, 'data'), path.join(dir, 'mnt-data')];
+      const { stdout } = await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE_SCRIPT, 'x', ...stageArgs, '--', '/bin/ls', path.join(dir, 'mnt-home'), path.join(dir, 'mnt-data')]);
+      assert.match(stdout, /h\.txt/);
+      assert.match(stdout, /d\.txt/);
+      assert.deepEqual(await readdir(path.join(dir, 'mnt-home')), [], 'not visible outside the namespace');
+      const missing = [path.join(dir, 'nope'), ...stageArgs.slice(1)];
+      await assert.rejects(run('/usr/bin/unshare', ['--mount', '--', '/bin/sh', '-c', STAGE_SCRIPT, 'x', ...missing, '--', '/bin/true']), (e: { code?: number }) => e.code === 126);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,17 +2,24 @@ import { AppError } from '@eucp/core';
 
 /**
  * Pure builders of the sandbox command line (no I/O; unit-tested). The launch chain is
+ * one process exec'ing through five programs:
  *
  *   /bin/sh -c <CGROUP_ENTER_SCRIPT> eucp-enter-cgroup <cgroup.procs …> --
- *     /usr/bin/setpriv --reuid=<uid> --regid=<gid> --init-groups --no-new-privs --
- *       /usr/bin/bwrap <sandbox args> --args <fd> -- <cmd> <args…>
+ *     /usr/bin/unshare --mount --propagation private --
+ *       /bin/sh -c <STAGE_SCRIPT> eucp-stage-mounts <home> <stage/home> <data> <stage/data> --
+ *         /usr/bin/setpriv --reuid=<uid> --regid=<gid> --init-groups --no-new-privs --
+ *           /usr/bin/bwrap <sandbox args> --args <fd> -- <cmd> <args…>
  *
- * `sh` (as root) writes its own pid into the server's cgroups and execs, so every
- * process of the server is limited from its first instruction; `setpriv` drops to the
- * account; `bwrap` (unprivileged, in a user namespace) builds the sandbox. The server's
- * environment travels through the `--args` file descriptor (`--clearenv --setenv …`),
- * never through argv (world-readable in /proc) and never through the environment of the
- * root-owned stages (no `LD_PRELOAD` or similar can reach them).
+ * As root, `sh` writes its own pid into the server's cgroups and execs, so every process
+ * of the server is limited from its first instruction; `unshare` gives it a private mount
+ * namespace in which the second `sh` binds the home and the data onto the fixed, empty
+ * staging directories (so the account needs no search permission on the hub's state
+ * directory where homes usually live; nothing of this is visible to the host); `setpriv`
+ * drops to the account; `bwrap`, unprivileged in a new user namespace, builds the
+ * sandbox from the staged directories. The server's environment travels through the
+ * `--args` file descriptor (`--clearenv --setenv …`), never through argv
+ * (world-readable in /proc) nor the environment of the root stages (so nothing like
+ * `LD_PRELOAD` can reach them). Both shell scripts are fixed text; paths are arguments.
  */
 
 /** How a top-level directory such as `/lib64` looks on the host. */
@@ -41,9 +48,9 @@ export const ARGS_FD = 4;
 export interface SandboxLayout {
   /** Account name; the home appears at `/home/<unixName>`. */
   unixName: string;
-  /** Host directory bound read-write as the home. */
+  /** Directory bound read-write as the home (the staged home, see {@link stagePaths}). */
   hostHome: string;
-  /** Host directory bound read-only at `/data`. */
+  /** Directory bound read-only at `/data` (the staged data). */
   dataDir: string;
   /** How `MIRRORED_TOP_LEVEL` paths look on the host (missing ones are simply absent). */
   hostRoot: readonly HostRootEntry[];
@@ -127,9 +134,9 @@ export function encodeNulSeparated(args: readonly string[]): Buffer {
 }
 
 /**
- * Fixed shell text of the launcher (never built from input). Arguments: the
- * `cgroup.procs` files, `--`, then the command to exec. Exits 125 if it cannot enter a
- * cgroup, so no process ever runs outside its limits.
+ * Fixed shell text of the launcher's first stage. Arguments: the `cgroup.procs` files,
+ * `--`, then the command to exec. Exits 125 if it cannot enter a cgroup, so no process
+ * ever runs outside its limits.
  */
 export const CGROUP_ENTER_SCRIPT =
   'pid=$$; while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do echo "$pid" > "$1" || exit 125; shift; done; ' +
@@ -139,38 +146,65 @@ export const CGROUP_ENTER_SCRIPT =
 export const CGROUP_ENTER_FAILED = 125;
 
 /**
- * The complete argv that enters the cgroups, drops to the account and starts bubblewrap.
- * `bwrapArgs` comes from {@link buildBwrapArgs}.
+ * Fixed shell text of the staging stage (run in a private mount namespace). Arguments:
+ * home, its staging mount point, data, its staging mount point, `--`, the command.
+ * Exits 126 if a bind mount fails.
+ */
+export const STAGE_SCRIPT =
+  'mount --rbind "$1" "$2" && mount --rbind "$3" "$4" || exit 126; shift 4; ' +
+  '[ "$1" = "--" ] || exit 126; shift; exec "$@"';
+
+/** Exit code of the launcher when it could not stage the home and data mounts. */
+export const STAGE_FAILED = 126;
+
+/** Staging mount points below the spawner's staging directory. */
+export function stagePaths(stageDir: string): { home: string; data: string } {
+  return { home: `${stageDir}/home`, data: `${stageDir}/data` };
+}
+
+/** Programs of the launch chain (absolute paths). */
+export interface LaunchTools {
+  sh: string;
+  unshare: string;
+  setpriv: string;
+  bwrap: string;
+}
+
+export const DEFAULT_LAUNCH_TOOLS: LaunchTools = {
+  sh: '/bin/sh',
+  unshare: '/usr/bin/unshare',
+  setpriv: '/usr/bin/setpriv',
+  bwrap: '/usr/bin/bwrap',
+};
+
+/**
+ * The complete argv that enters the cgroups, stages the home and data, drops to the
+ * account and starts bubblewrap. `bwrapArgs` comes from {@link buildBwrapArgs} with
+ * `hostHome`/`dataDir` set to the staging mount points. Throws `SPAWN_FAILED` for uid or
+ * gid 0 and for paths that are not absolute.
  */
 export function buildLaunchArgv(opts: {
   procsFiles: readonly string[];
   uid: number;
   gid: number;
+  /** Host directories to stage and where: `[source, mount point]`. */
+  stage: { home: readonly [string, string]; data: readonly [string, string] };
   bwrapArgs: readonly string[];
-  shPath?: string;
-  setprivPath?: string;
-  bwrapPath?: string;
+  tools?: Partial<LaunchTools>;
 }): string[] {
+  const tools = { ...DEFAULT_LAUNCH_TOOLS, ...opts.tools };
   if (!Number.isInteger(opts.uid) || opts.uid <= 0 || !Number.isInteger(opts.gid) || opts.gid <= 0) {
     throw new AppError('SPAWN_FAILED', `Refusing to start a sandbox as uid ${opts.uid} / gid ${opts.gid}.`);
   }
-  for (const f of opts.procsFiles) {
-    if (f === '--' || !f.startsWith('/')) throw new AppError('SPAWN_FAILED', `Invalid cgroup.procs path ${JSON.stringify(f)}.`);
+  const paths = [...opts.procsFiles, ...opts.stage.home, ...opts.stage.data];
+  for (const p of paths) {
+    if (!p.startsWith('/')) throw new AppError('SPAWN_FAILED', `Not an absolute path: ${JSON.stringify(p)}.`);
   }
   return [
-    opts.shPath ?? '/bin/sh',
-    '-c',
-    CGROUP_ENTER_SCRIPT,
-    'eucp-enter-cgroup',
-    ...opts.procsFiles,
-    '--',
-    opts.setprivPath ?? '/usr/bin/setpriv',
-    `--reuid=${opts.uid}`,
-    `--regid=${opts.gid}`,
-    '--init-groups',
-    '--no-new-privs',
-    '--',
-    opts.bwrapPath ?? '/usr/bin/bwrap',
-    ...opts.bwrapArgs,
+    tools.sh, '-c', CGROUP_ENTER_SCRIPT, 'eucp-enter-cgroup', ...opts.procsFiles, '--',
+    tools.unshare, '--mount', '--propagation', 'private', '--',
+    tools.sh, '-c', STAGE_SCRIPT, 'eucp-stage-mounts', ...opts.stage.home, ...opts.stage.data, '--',
+    tools.setpriv, `--reuid=${opts.uid}`, `--regid=${opts.gid}`, '--init-groups', '--no-new-privs', '--',
+    tools.bwrap, ...opts.bwrapArgs,
   ];
 }

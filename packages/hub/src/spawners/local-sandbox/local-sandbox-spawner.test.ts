@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAppError, type ServerName, type UserName } from '@eucp/core';
 import { ECHO_SERVER_PATH, answers, getJson, spawnerContract, waitForHttp } from '@eucp/testing/spawner-contract';
-import type { SpawnerState } from '../spawner.js';
+import type { ServerStatus, SpawnerState } from '../spawner.js';
 import { detectCgroupDriver } from './cgroups.js';
 import { lookupAccount } from './unix-accounts.js';
 import { type SandboxTestEnv, createSandboxTestEnv } from './test-fixture.js';
@@ -21,6 +21,7 @@ spawnerContract('LocalSandboxSpawner', async () => {
 });
 
 const readControl = async (dir: string, file: string): Promise<string> => (await readFile(path.join(dir, file), 'utf8')).trim();
+const pickReason = (s: ServerStatus): string => (s.running ? 'running' : s.reason);
 const dirsOf = (state: SpawnerState): string[] => (state as { cgroup: { dirs: string[] } }).cgroup.dirs;
 
 describe('LocalSandboxSpawner on this machine', { concurrency: false }, () => {
@@ -50,6 +51,7 @@ describe('LocalSandboxSpawner on this machine', { concurrency: false }, () => {
       assert.equal(home.uid, account.uid);
       assert.equal(home.mode & 0o777, 0o700);
       assert.equal((await stat(env.homeRoot)).mode & 0o777, 0o711);
+      assert.equal((await stat(env.stateDir)).mode & 0o777, 0o700);
       const [memory, cpu, pids] = dirsOf(state) as [string, string, string];
       assert.ok(memory.startsWith(`/sys/fs/cgroup/memory/${env.cgroupName}/`), memory);
       assert.equal(await readControl(memory, 'memory.limit_in_bytes'), String(256 * 1024 ** 2));
@@ -194,12 +196,68 @@ describe('LocalSandboxSpawner on this machine', { concurrency: false }, () => {
     });
   });
 
-  it('throws SANDBOX_UNAVAILABLE when the data directory cannot be reached by the accounts', async () => {
-    const hidden = path.join(env.stateDir, 'secret.txt');
-    await assert.rejects(env.make({ dataDir: hidden }).start(env.spec({ user: 'nodata' as UserName })), (e: unknown) => {
-      assert.ok(isAppError(e) && e.code === 'SANDBOX_UNAVAILABLE', String(e));
+  it('throws SANDBOX_UNAVAILABLE when the data directory is missing or the staging directory unusable', async () => {
+    const unavailable = (e: unknown): boolean => isAppError(e) && e.code === 'SANDBOX_UNAVAILABLE';
+    await assert.rejects(env.make({ dataDir: path.join(env.stateDir, 'no-such-data') }).start(env.spec({ user: 'nodata' as UserName })), unavailable);
+    // Inside the 0700 state dir the accounts could not reach the mount points.
+    await assert.rejects(env.make({ stageDir: path.join(env.stateDir, 'stage') }).start(env.spec({ user: 'nostage' as UserName })), (e: unknown) => {
+      assert.ok(unavailable(e), String(e));
+      assert.match((e as Error).message, /not searchable/);
       return true;
     });
     assert.deepEqual(await env.leftovers(), []);
+  });
+
+  it('poll and stop do not trust foreign or tampered state', async () => {
+    const spawner = env.make();
+    assert.deepEqual(pickReason(await spawner.poll({})), 'gone');
+    await spawner.stop({ kind: 'something-else' });
+    const spec = env.spec({ user: 'tamper' as UserName, prefix: '/user/tamper/' });
+    const { url, state } = await spawner.start(spec);
+    try {
+      await waitForHttp(`${url}/user/tamper/`);
+      const tampered = { ...state, cgroup: { version: 'v1', dirs: ['memory', 'cpu', 'pids'].map((c) => `/sys/fs/cgroup/${c}`) } };
+      await assert.rejects(spawner.stop(tampered), (e: unknown) => isAppError(e) && e.code === 'INTERNAL');
+      assert.equal(await answers(`${url}/user/tamper/`), true, 'nothing was killed');
+    } finally {
+      await spawner.stop(state);
+    }
+  });
+
+  it('homes and data inside a 0700 state directory work: the launcher binds them as root', async () => {
+    assert.equal((await stat(env.stateDir)).mode & 0o777, 0o700);
+    const spawner = env.make();
+    const spec = env.spec({ user: 'private' as UserName, prefix: '/user/private/' });
+    const { url, state } = await spawner.start(spec);
+    try {
+      await waitForHttp(`${url}/user/private/`);
+      const data = await getJson<{ entries: string[] }>(`${url}/user/private/read?path=/data`);
+      assert.ok(data.entries.includes('echo-server.py'));
+      // The staged mounts live only in the server's mount namespace.
+      const staged = await readdir(path.join(env.stageDir, 'home'));
+      assert.deepEqual(staged, []);
+    } finally {
+      await spawner.stop(state);
+    }
+  });
+
+  it('runs the science stack and a terminal in the sandbox (Python, xarray, Jupyter, cdo, R, ptys)', async () => {
+    const check = [
+      'set -e',
+      '/usr/bin/python3 -c "import xarray, netCDF4, jupyter_server, notebook, ipykernel, matplotlib"',
+      '/usr/bin/jupyterhub-singleuser --version >/dev/null',
+      'cdo --version >/dev/null 2>&1',
+      'R --version >/dev/null',
+      '/usr/bin/python3 -c "import os; m, s = os.openpty(); print(os.ttyname(s))"',
+      'exec /usr/bin/python3 /data/echo-server.py',
+    ].join('\n');
+    const spawner = env.make({ startupWatchMs: 30_000 });
+    const spec = env.spec({ user: 'science' as UserName, prefix: '/user/science/', cmd: ['/bin/sh', '-c', check], limits: { memoryLimitBytes: 2 * 1024 ** 3, cpuLimitCores: 2 } });
+    const { url, state } = await spawner.start(spec);
+    try {
+      await waitForHttp(`${url}/user/science/`, 60_000);
+    } finally {
+      await spawner.stop(state);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -10,13 +10,17 @@ import type { ServerStatus, SpawnProgress, SpawnResult, SpawnSpec, Spawner, Spaw
 import {
   ARGS_FD,
   CGROUP_ENTER_FAILED,
+  DEFAULT_LAUNCH_TOOLS,
+  STAGE_FAILED,
   STATUS_FD,
   buildBwrapArgs,
   buildEnvArgs,
   buildLaunchArgv,
   encodeNulSeparated,
   sandboxHome,
+  stagePaths,
   type HostRootEntry,
+  type LaunchTools,
 } from './bwrap-args.js';
 import { type CgroupDriver, type ServerCgroup, detectCgroupDriver, driverForCgroup } from './cgroups.js';
 import {
@@ -31,15 +35,15 @@ import {
   trySignal,
   watchStartup,
 } from './process-info.js';
-import { DEFAULT_TOOLS, type SandboxTools, inspectHostRoot, probeSandbox } from './sandbox-probe.js';
+import { LAUNCHER_PATH, inspectHostRoot, prepareStageDir, probeSandbox } from './sandbox-probe.js';
 import { type LocalSandboxState, decideStatus, parseBwrapStatus, parseLocalSandboxState } from './sandbox-state.js';
-import { KeyedMutex, assertReachableBy, ensureUnixAccount, unixAccountName } from './unix-accounts.js';
+import { KeyedMutex, ensureUnixAccount, unixAccountName } from './unix-accounts.js';
 
 /** Options of {@link LocalSandboxSpawner}. */
 export interface LocalSandboxSpawnerOptions {
   /** Host directory holding one home per hub user (`<homeRoot>/<user>`); created mode 0711 if missing. */
   homeRoot: string;
-  /** The data cache, bound read-only at `/data`; must be readable by the sandbox accounts. */
+  /** The data cache, bound read-only at `/data`; its files must be readable by the sandbox accounts. */
   dataDir: string;
   /** Where server logs (`<user>[.<server>].log`) and bubblewrap status files go; root-only. */
   logDir: string;
@@ -54,8 +58,14 @@ export interface LocalSandboxSpawnerOptions {
   pidsLimit?: number | null;
   /** How long `start` watches for the server to listen or die before handing over to the hub's HTTP check; default 3000 ms. */
   startupWatchMs?: number;
-  /** Paths of sh, setpriv and bwrap (defaults: /bin/sh, /usr/bin/setpriv, /usr/bin/bwrap). */
-  tools?: Partial<SandboxTools>;
+  /**
+   * Root-owned directory with two empty mount points (`home`, `data`) onto which each
+   * launcher binds its server's home and data in a private mount namespace; default
+   * `/run/eucp-sandbox` (created if missing).
+   */
+  stageDir?: string;
+  /** Paths of sh, unshare, setpriv and bwrap (defaults: /bin/sh, /usr/bin/unshare, /usr/bin/setpriv, /usr/bin/bwrap). */
+  tools?: Partial<LaunchTools>;
 }
 
 interface Prepared {
@@ -72,20 +82,32 @@ const KILL_DEADLINE_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 /**
- * Runs each server in a bubblewrap sandbox as the user's own Unix account, inside a
- * cgroup with the user's memory, CPU and process limits. Layout inside the sandbox: read-only `/usr`,
- * `/etc`, `/bin`, `/lib*`, `/sbin`; fresh `/proc`; minimal `/dev`; private `/tmp`
- * (`/var/tmp` points to it); the home read-write at `/home/<unixname>`; the data cache
- * read-only at `/data`; nothing else of the host. The host network is shared (the server
- * listens on 127.0.0.1). Servers survive the hub; `poll`/`stop` need only the state.
+ * Runs each server in a bubblewrap sandbox as the user's own Unix account
+ * (`<unixUserPrefix><user>`, created on first start), inside a cgroup with the user's
+ * memory, CPU and process limits (see `bwrap-args.ts` for the launch chain).
  *
- * Requires root, bubblewrap, setpriv, unprivileged user namespaces and cgroups (v1 or
- * v2 with memory, cpu and pids); `start` throws `SANDBOX_UNAVAILABLE` otherwise.
+ * Inside the sandbox: read-only `/usr`, `/etc` and the host's `/bin`, `/sbin`, `/lib*`
+ * (directories or merged-/usr symlinks); a fresh `/proc` (own PID namespace: only the
+ * server's processes); a minimal `/dev`; a private `/tmp` (`/var/tmp` points to it); the
+ * home `<homeRoot>/<user>` read-write at `/home/<unixname>` (the working directory and
+ * `$HOME`); the data cache read-only at `/data`; the sandbox root itself read-only;
+ * nothing else of the host (no other homes, no `/root`, no host `/tmp`, no `/sys`, no
+ * hub state). Own IPC and UTS namespaces (hostname `eucp-sandbox`); the host network.
+ *
+ * Servers survive the hub (detached, own session, output to
+ * `<logDir>/<user>[.<server>].log`); `poll`/`stop` need only the state. `poll` reports
+ * `oom` as soon as the kernel OOM-killed any process of the server's cgroup, even if
+ * the server itself still runs; the caller then calls `stop`.
+ *
+ * Requires root, bubblewrap, util-linux (`setpriv`, `unshare`, `mount`), unprivileged
+ * user namespaces and cgroups (v1, or v2 with memory, cpu and pids delegated); `start`
+ * throws `SANDBOX_UNAVAILABLE` saying what is missing otherwise.
  */
 export class LocalSandboxSpawner implements Spawner {
   readonly kind = 'local-sandbox';
   private readonly log: Logger;
-  private readonly tools: SandboxTools;
+  private readonly tools: LaunchTools;
+  private readonly stageDir: string;
   private readonly cgroupRoot: string;
   private readonly cgroupName: string;
   private readonly userLocks = new KeyedMutex();
@@ -94,7 +116,8 @@ export class LocalSandboxSpawner implements Spawner {
 
   constructor(private readonly opts: LocalSandboxSpawnerOptions) {
     this.log = opts.logger.child({ component: 'local-sandbox-spawner' });
-    this.tools = { ...DEFAULT_TOOLS, ...opts.tools };
+    this.tools = { ...DEFAULT_LAUNCH_TOOLS, ...opts.tools };
+    this.stageDir = opts.stageDir ?? '/run/eucp-sandbox';
     this.cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
     this.cgroupName = opts.cgroupName ?? 'eucp';
   }
@@ -104,6 +127,7 @@ export class LocalSandboxSpawner implements Spawner {
     this.prepared ??= (async () => {
       const hostRoot = await inspectHostRoot();
       await probeSandbox(this.tools, hostRoot);
+      await prepareStageDir(this.stageDir);
       return { hostRoot, driver: await detectCgroupDriver(this.cgroupRoot, this.cgroupName) };
     })();
     const p = this.prepared;
@@ -114,6 +138,15 @@ export class LocalSandboxSpawner implements Spawner {
   }
 
   async start(spec: SpawnSpec, onProgress?: (p: SpawnProgress) => void): Promise<SpawnResult> {
+    try {
+      return await this.startSandbox(spec, onProgress);
+    } catch (err) {
+      if (isAppError(err)) throw err;
+      throw new AppError('SPAWN_FAILED', `Starting the server of ${spec.user} failed: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+
+  private async startSandbox(spec: SpawnSpec, onProgress?: (p: SpawnProgress) => void): Promise<SpawnResult> {
     let last = -1;
     const progress = (value: number, message: string): void => {
       if (value < last) return;
@@ -126,6 +159,10 @@ export class LocalSandboxSpawner implements Spawner {
     };
     progress(0, 'Checking the sandbox');
     const { driver, hostRoot } = await this.prepare();
+    const dataStat = await stat(this.opts.dataDir).catch(() => null);
+    if (!dataStat?.isDirectory()) {
+      throw new AppError('SANDBOX_UNAVAILABLE', `The data directory ${this.opts.dataDir} does not exist or is not a directory.`);
+    }
     const unixName = unixAccountName(this.opts.unixUserPrefix, spec.user);
     // `.` cannot occur in user or server names, so `<a>.<b>` never collides with a user `<a>-<b>`.
     const unit = spec.server ? `${unixName}.${spec.server}` : unixName;
@@ -139,8 +176,6 @@ export class LocalSandboxSpawner implements Spawner {
         comment: `EUCP Notebook user ${spec.user}`,
         logger: this.log,
       });
-      await assertReachableBy(account.hostHome, account.uid, account.gid, 'home directory', true);
-      await assertReachableBy(this.opts.dataDir, account.uid, account.gid, 'data directory', true);
 
       progress(25, 'Setting memory and CPU limits');
       const cg = driver.cgroupFor(unit);
@@ -182,27 +217,21 @@ export class LocalSandboxSpawner implements Spawner {
           ...spec.env,
           JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${spec.prefix}`,
         };
+        const staged = stagePaths(this.stageDir);
         const argv = buildLaunchArgv({
           procsFiles: driver.procsFiles(cg),
           uid: account.uid,
           gid: account.gid,
-          shPath: this.tools.sh,
-          setprivPath: this.tools.setpriv,
-          bwrapPath: this.tools.bwrap,
-          bwrapArgs: buildBwrapArgs({
-            unixName,
-            hostHome: account.hostHome,
-            dataDir: this.opts.dataDir,
-            hostRoot,
-            argv: [...spec.cmd, ...spec.args],
-          }),
+          stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data] },
+          tools: this.tools,
+          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args] }),
         });
         const envArgs = encodeNulSeparated(buildEnvArgs(env));
 
         const launched: Launched = {};
         const pid = await this.launch(argv, envArgs, logFile, statusFile, launched, `${unit} as ${unixName} on 127.0.0.1:${port}`);
-        const stat = await readProcStat(pid);
-        if (stat) launcher = { pid, startTime: stat.startTime };
+        const procStat = await readProcStat(pid);
+        if (procStat) launcher = { pid, startTime: procStat.startTime };
         if (launcher) this.launched.set(`${pid}:${launcher.startTime}`, launched);
 
         progress(60, 'Waiting for your server to start');
@@ -213,10 +242,14 @@ export class LocalSandboxSpawner implements Spawner {
           const status = parseBwrapStatus(await readFile(statusFile, 'utf8').catch(() => ''));
           const exitCode = status.exitCode ?? exitCodeOf(outcome.exit);
           const tail = await readLogTail(logFile, logOffset);
+          // bwrap reports a child pid once the sandbox exists: without it, the launcher failed.
+          const launcherFailed = status.childPid === undefined;
           const why =
-            exitCode === CGROUP_ENTER_FAILED
+            launcherFailed && exitCode === CGROUP_ENTER_FAILED
               ? 'its launcher could not enter the server\'s cgroup'
-              : `the server exited during start-up (exit code ${exitCode ?? 'unknown'})`;
+              : launcherFailed && exitCode === STAGE_FAILED
+                ? 'its launcher could not mount the home and data directories'
+                : `the server exited during start-up (exit code ${exitCode ?? 'unknown'})`;
           throw new AppError('SPAWN_FAILED', `Starting ${unit} failed: ${why}. Last lines of its log ${logFile}:\n${tail}`, {
             logFile,
             exitCode,
@@ -243,8 +276,7 @@ export class LocalSandboxSpawner implements Spawner {
         return { url: `http://127.0.0.1:${port}`, state };
       } catch (err) {
         await this.terminate(driver, cg, launcher, 0).catch((e: unknown) => this.log.error({ err: e, unit }, 'cleanup after failed start failed'));
-        if (isAppError(err)) throw err;
-        throw new AppError('SPAWN_FAILED', `Starting ${unit} failed: ${(err as Error).message}`, {}, { cause: err });
+        throw err;
       }
     });
   }
@@ -253,16 +285,19 @@ export class LocalSandboxSpawner implements Spawner {
   private async launch(argv: string[], envArgs: Buffer, logFile: string, statusFile: string, launched: Launched, what: string): Promise<number> {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty launch argv');
-    const logFd = openSync(logFile, 'a', 0o640);
+    // O_NOFOLLOW: never append to wherever a planted symlink points.
+    const { O_WRONLY, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW } = fsConstants;
+    const logFd = openSync(logFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o640);
     let statusFd: number | undefined;
     try {
       writeSync(logFd, `\n[eucp] ${new Date().toISOString()} starting ${what}\n`);
-      statusFd = openSync(statusFile, 'w', 0o640);
+      statusFd = openSync(statusFile, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW, 0o640);
       const child = spawn(file, args, {
         detached: true,
         cwd: '/',
         // Only what sh and setpriv need; the server's environment goes through --args.
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+        env: { PATH: LAUNCHER_PATH, LANG: 'C.UTF-8' },
+        // Positions match STATUS_FD (3) and ARGS_FD (4) in the bwrap arguments.
         stdio: ['ignore', logFd, logFd, statusFd, 'pipe'],
       });
       const errored = new Promise<Error>((resolve) => child.once('error', resolve));
@@ -271,6 +306,7 @@ export class LocalSandboxSpawner implements Spawner {
       });
       child.unref();
       if (child.pid === undefined) throw await errored;
+      if (STATUS_FD !== 3 || ARGS_FD !== 4) throw new Error('stdio layout and bwrap fds disagree');
       const pipe = child.stdio[ARGS_FD] as Writable & { unref?: () => void };
       pipe.on('error', () => undefined); // EPIPE if the launcher died early: reported through its exit
       pipe.unref?.();
@@ -306,7 +342,13 @@ export class LocalSandboxSpawner implements Spawner {
     }
     const driver = driverForCgroup(s.cgroup, this.cgroupRoot, this.cgroupName);
     if (!driver) {
-      this.log.error({ cgroup: s.cgroup }, 'stop: the recorded cgroup is outside this spawner\'s cgroup; ending only the recorded process');
+      // Without its cgroup we cannot find every process of the sandbox: refuse loudly
+      // rather than end only the launcher and leave the sandbox running.
+      throw new AppError(
+        'INTERNAL',
+        `The server's cgroup ${s.cgroup.dirs.join(', ')} is outside ${this.cgroupRoot}/…/${this.cgroupName}; ` +
+          'were spawner cgroupRoot/cgroupName changed while it ran? Restore them to stop it.',
+      );
     }
     const rebooted = (await readBootId()) !== s.bootId;
     const launcher = rebooted ? null : { pid: s.pid, startTime: s.startTime };
@@ -321,15 +363,15 @@ export class LocalSandboxSpawner implements Spawner {
    * then remove the cgroup. Throws `INTERNAL` if processes survive SIGKILL for 10 s.
    */
   private async terminate(
-    driver: CgroupDriver | null,
+    driver: CgroupDriver,
     cg: ServerCgroup,
     launcher: { pid: number; startTime: number } | null,
     timeoutMs: number,
   ): Promise<void> {
     const launcherAlive = async (): Promise<boolean> => launcher !== null && (await isSameProcessAlive(launcher.pid, launcher.startTime));
-    const anyAlive = async (): Promise<boolean> => (driver !== null && (await driver.pids(cg)).length > 0) || (await launcherAlive());
+    const anyAlive = async (): Promise<boolean> => (await driver.pids(cg)).length > 0 || (await launcherAlive());
     const signalAll = async (signal: NodeJS.Signals): Promise<void> => {
-      if (driver) await driver.signalAll(cg, signal);
+      await driver.signalAll(cg, signal);
       if (launcher && (await launcherAlive())) trySignal(launcher.pid, signal);
     };
     if (await anyAlive()) {
@@ -343,7 +385,7 @@ export class LocalSandboxSpawner implements Spawner {
         if (!killed) throw new AppError('INTERNAL', `Processes of the server in ${cg.dirs.join(', ')} survived SIGKILL.`);
       }
     }
-    if (driver) await driver.remove(cg);
+    await driver.remove(cg);
   }
 }
 

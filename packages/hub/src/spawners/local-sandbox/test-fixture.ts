@@ -14,10 +14,11 @@ const execFileAsync = promisify(execFile);
 
 /**
  * Test support for the local-sandbox tests (used only by `*.test.ts`): a throw-away
- * machine setup with a random account prefix (`et<6 hex>-`), its own parent cgroup, a
- * hub-like state directory holding the homes and logs, and a data directory with the
- * echo server in it. `cleanup` removes exactly what it created: processes of its
- * accounts, its cgroups, its accounts (`userdel -r`) and its directories.
+ * machine setup with a random account prefix (`et<6 hex>-`), its own parent cgroup and
+ * staging directory, and a hub-like state directory (mode 0700, as `eucp start` creates
+ * it) holding a secret, the homes, the logs and the data (with the echo server in it).
+ * `cleanup` removes exactly what it created: processes of its accounts, its cgroups, its
+ * accounts (`userdel -r`) and its directories.
  */
 export interface SandboxTestEnv {
   unixUserPrefix: string;
@@ -28,6 +29,7 @@ export interface SandboxTestEnv {
   logDir: string;
   cgroupRoot: string;
   cgroupName: string;
+  stageDir: string;
   /** A spawner on this setup (a new instance per call, as a restarted hub would build). */
   make(overrides?: Partial<LocalSandboxSpawnerOptions>): LocalSandboxSpawner;
   /** A spec running the echo server from `/data`, 512 MiB and 1 core unless overridden. */
@@ -44,16 +46,17 @@ export async function createSandboxTestEnv(echoServerPath: string): Promise<Sand
   const cgroupRoot = '/sys/fs/cgroup';
   const cgroupName = `eucp-test-${hex}`;
   const base = await mkdtemp('/tmp/eucp-sandbox-test-');
-  await chmod(base, 0o711);
-  // Like a real hub: state dir searchable (homes live in it) but not listable; secrets 0600.
+  // Like `eucp start`: a 0700 state dir holding a secret, the homes, the logs and the data.
   const stateDir = path.join(base, 'state');
-  await mkdir(stateDir, { mode: 0o711 });
+  await mkdir(stateDir, { mode: 0o700 });
   await writeFile(path.join(stateDir, 'secret.txt'), 'hub secret\n', { mode: 0o600 });
   const homeRoot = path.join(stateDir, 'home');
   const logDir = path.join(stateDir, 'logs');
-  const dataDir = path.join(base, 'data');
+  const dataDir = path.join(stateDir, 'data');
   await mkdir(path.join(dataDir, 'cmip6'), { recursive: true, mode: 0o755 });
   await chmod(dataDir, 0o755);
+  // The staging directory must be reachable by the accounts, so not inside `base`.
+  const stageDir = `/tmp/eucp-sandbox-stage-${hex}`;
   await copyFile(echoServerPath, path.join(dataDir, 'echo-server.py'));
   await writeFile(path.join(dataDir, 'cmip6', 'tas.txt'), 'near-surface air temperature\n', { mode: 0o644 });
   const logger = pino({ level: process.env.EUCP_TEST_LOG_LEVEL ?? 'silent' });
@@ -97,8 +100,9 @@ export async function createSandboxTestEnv(echoServerPath: string): Promise<Sand
     logDir,
     cgroupRoot,
     cgroupName,
+    stageDir,
     make: (overrides = {}) =>
-      new LocalSandboxSpawner({ homeRoot, dataDir, logDir, unixUserPrefix, logger, cgroupRoot, cgroupName, ...overrides }),
+      new LocalSandboxSpawner({ homeRoot, dataDir, logDir, unixUserPrefix, logger, cgroupRoot, cgroupName, stageDir, ...overrides }),
     spec: (overrides = {}) => {
       const user = (overrides.user ?? 'alice') as UserName;
       return {
@@ -132,6 +136,7 @@ export async function createSandboxTestEnv(echoServerPath: string): Promise<Sand
         await execFileAsync('/usr/sbin/userdel', ['--remove', name]).catch(() => undefined);
       }
       await rm(base, { recursive: true, force: true });
+      await rm(stageDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { chmod, chown, lstat, mkdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { AppError } from '@eucp/core';
@@ -132,7 +131,7 @@ async function createAccount(name: string, hostHome: string, comment: string, lo
  * Makes sure the Unix account `name` exists and owns `hostHome` (mode 0700), creating
  * the account (own user group, no password, shell /bin/bash) and the directory if
  * missing. Idempotent; an existing account is reused. Creates `homeRoot` with mode 0711
- * if missing (searchable, not listable: users reach only their own home). Throws
+ * if missing (the launcher binds homes as root, so it could even be 0700). Throws
  * `SPAWN_FAILED` if the account is a system account (uid below UID_MIN) or creating it
  * fails. Callers serialise calls per account (see {@link KeyedMutex}).
  */
@@ -177,31 +176,3 @@ export async function ensureUnixAccount(opts: {
   return { name, uid: entry.uid, gid: entry.gid, hostHome };
 }
 
-/**
- * Throws `SANDBOX_UNAVAILABLE` unless the account `uid`/`gid` can reach `target` through
- * every directory above it (search permission) and, with `read`, list it too. bubblewrap
- * runs as the account, so it can only bind directories the account can reach.
- * Supplementary groups are not considered (conservative).
- */
-export async function assertReachableBy(target: string, uid: number, gid: number, what: string, read: boolean): Promise<void> {
-  let real: string;
-  try {
-    real = await realpath(target);
-  } catch (err) {
-    throw new AppError('SANDBOX_UNAVAILABLE', `The ${what} ${target} does not exist.`, {}, { cause: err });
-  }
-  const dirs = ['/'];
-  for (const part of real.split('/').filter(Boolean)) dirs.push(path.join(dirs.at(-1) ?? '/', part));
-  for (const dir of dirs) {
-    const st = await stat(dir);
-    const bits = st.uid === uid ? (st.mode >> 6) & 7 : st.gid === gid ? (st.mode >> 3) & 7 : st.mode & 7;
-    const need = dir === real && read ? 0o5 : 0o1;
-    if ((bits & need) !== need) {
-      throw new AppError(
-        'SANDBOX_UNAVAILABLE',
-        `The ${what} ${target} cannot be reached by the sandbox accounts: ${dir} lacks ${need === 0o5 ? 'read and search' : 'search'} permission for them. ` +
-          `Operator: chmod o+${need === 0o5 ? 'rx' : 'x'} ${dir} (or choose a directory under one that is).`,
-      );
-    }
-  }
-}
