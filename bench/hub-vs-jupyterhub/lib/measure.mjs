@@ -223,7 +223,9 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   const one = await request('GET', listUrl, { headers: admin });
   const listed = one.json();
   R.api.usersList = { users: listed.length, bytes: one.bytes, ms: round(one.ms, 1), withServer: listed.filter((u) => Object.keys(u.servers ?? {}).length).length,
-    sampleKeys: Object.keys(listed[0] ?? {}).sort() };
+    sampleKeys: Object.keys(listed[0] ?? {}).sort(),
+    // one user model with a running server, as listed (to compare what each hub returns per user)
+    sampleWithServer: listed.find((u) => u.name === uA) ?? null };
   if (listed.length < opts.apiUsers) R.problems.push(`GET /hub/api/users returned ${listed.length} users, expected >= ${opts.apiUsers}`);
   const withCpu = async (fn) => {
     const p = hub.hubPids();

@@ -49,8 +49,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }),
   });
   const ctx: HubContext = { ...ctxBase, accounts, auth, servers };
-  const { app } = await buildApp(ctx, routes);
-  const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), { ...config.culler, now });
+  const { app, proxy } = await buildApp(ctx, routes);
+  const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), {
+    ...config.culler, now, flushActivity: () => proxy.flushActivity(),
+  });
   return {
     ctx, app, routes, culler,
     async listen() {

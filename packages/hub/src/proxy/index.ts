@@ -138,6 +138,8 @@ export class UserProxy {
     if (!route || !this.allowed(auth, route)) return refuse(404, 'Not Found');
     if ('setNoDelay' in socket) (socket as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true);
     this.noteActivity(route);
+    // Messages from the browser (executing cells, typing in a terminal) are activity too.
+    socket.on('data', () => this.noteActivity(route));
     this.proxy.ws(req, socket, head, { target: route.target });
   }
 

@@ -7,6 +7,8 @@ export interface CullerOptions {
   timeoutMs: number;
   everyMs: number;
   now(): number;
+  /** Writes activity buffered elsewhere (the proxy's) before each pass. */
+  flushActivity?: () => Promise<void>;
 }
 
 /** GETs JSON from a single-user server with a token; null on any failure. */
@@ -54,6 +56,7 @@ export class IdleCuller {
   /** One pass; returns the `user/server` names it stopped. */
   async cullOnce(): Promise<string[]> {
     const culled: string[] = [];
+    await this.opts.flushActivity?.();
     const now = this.opts.now();
     for (const row of await this.servers.listRunning()) {
       const user = row.user_name as UserName;

@@ -30,11 +30,22 @@ export async function readProgress(res: Response): Promise<ProgressEvent[]> {
   return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as ProgressEvent);
 }
 
-/** Starts a user's server from a browser session and follows the progress stream to its end. */
+/**
+ * Starts a user's server from a browser session and follows the progress stream from the
+ * moment the spawn is pending (as the home page does) to its end.
+ */
 export async function startServerAndWait(b: BrowserClient, user: string, csrf: string): Promise<ProgressEvent[]> {
-  const res = await b.request(`/hub/api/users/${user}/server`, { method: 'POST', headers: { 'x-xsrftoken': csrf } });
+  const started = b.request(`/hub/api/users/${user}/server`, { method: 'POST', headers: { 'x-xsrftoken': csrf } });
+  let events: ProgressEvent[] | null = null;
+  for (let i = 0; i < 500 && !events; i++) {
+    const res = await b.request(`/hub/api/users/${user}/server/progress`);
+    if (res.status === 200) events = await readProgress(res);
+    else { await res.arrayBuffer(); await new Promise((r) => setTimeout(r, 10)); }
+  }
+  const res = await started;
   if (res.status !== 201 && res.status !== 202) throw new Error(`start: HTTP ${res.status} ${await res.text()}`);
-  return readProgress(await b.request(`/hub/api/users/${user}/server/progress`));
+  if (!events) throw new Error('the progress stream never opened');
+  return events;
 }
 
 /** Waits until `GET <path>` with `token` answers 200 through the proxy. */

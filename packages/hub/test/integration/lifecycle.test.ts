@@ -13,10 +13,11 @@ import { api, waitForServer, wsUrl } from './helpers.js';
 
 const run = promisify(execFile);
 
+/** Live processes of a Unix account (zombies hold no resources and are left out). */
 async function processesOf(unixUser: string): Promise<string[]> {
   try {
-    const { stdout } = await run('/usr/bin/ps', ['-u', unixUser, '-o', 'pid=,comm=']);
-    return stdout.trim().split('\n').filter(Boolean);
+    const { stdout } = await run('/usr/bin/ps', ['-u', unixUser, '-o', 'pid=,stat=,comm=']);
+    return stdout.trim().split('\n').map((l) => l.trim()).filter((l) => l && !/^\d+\s+Z/.test(l));
   } catch { return []; } // ps exits 1 when the user has no processes (or does not exist)
 }
 
