@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { demoTasFile } from '../packages/hub/test/integration/helpers.js';
 
@@ -18,7 +18,7 @@ const CHROMIUM_ARGS = [
 
 describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
   let hub: HubProcess;
-  let browser: Browser;
+  let browser: BrowserContext;
   let page: Page;
   let profileDir: string;
 
@@ -26,8 +26,9 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
     hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
     await hub.cli(['user', 'add', 'erin', '--password-stdin'], 'erin-password-1\n');
     profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--user-data-dir=${profileDir}`] });
-    page = await browser.newPage();
+    // A fresh profile every run: no cookies or cache from an earlier run.
+    browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = browser.pages()[0] ?? (await browser.newPage());
   });
 
   after(async () => {
@@ -48,7 +49,7 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
 
   it('starts the server with visible progress and opens the Notebook UI', async () => {
     await page.getByRole('button', { name: /^start/i }).click();
-    const open = page.getByRole('link', { name: /^open$/i });
+    const open = page.getByRole('link', { name: /^open/i });
     await open.waitFor({ timeout: 120_000 });
     await open.click();
     await page.waitForURL(/\/user\/erin\/tree/, { timeout: 60_000 });

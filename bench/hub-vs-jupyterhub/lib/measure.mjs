@@ -115,12 +115,21 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
       deleteMs: summarize(dels.map((d) => d.ms)), serverPidsKnown: Object.values(pids).filter(Boolean).length };
   }
 
+  // CPU seconds the hub (and CHP) spent during a phase
+  const cpuMeter = () => {
+    const p = hub.hubPids();
+    const ticks = (pid) => (pid ? procStat(pid)?.ticks ?? 0 : 0);
+    const c0 = { hub: ticks(p.hub), proxy: ticks(p.proxy) };
+    return () => ({ hubCpuS: round((ticks(p.hub) - c0.hub) / CLK_TCK, 2), proxyCpuS: p.proxy ? round((ticks(p.proxy) - c0.proxy) / CLK_TCK, 2) : null });
+  };
+
   phase('spawnSequential');
   log(`${hub.label}: spawning ${names.length} servers one at a time`);
   const seq = [];
+  const seqCpu = cpuMeter();
   for (const n of names) seq.push(await spawnOne(n));
   hub.trackAll();
-  R.spawn.sequential = { readyMs: summarize(seq.map((s) => s.readyMs)), postMs: summarize(seq.map((s) => s.postMs)), postStatus: tally(seq.map((s) => s.postStatus)), samples: seq };
+  R.spawn.sequential = { ...seqCpu(), readyMs: summarize(seq.map((s) => s.readyMs)), postMs: summarize(seq.map((s) => s.postMs)), postStatus: tally(seq.map((s) => s.postStatus)), samples: seq };
   log(`${hub.label}: sequential spawn p50 ${ms(R.spawn.sequential.readyMs.p50)} ms, p95 ${ms(R.spawn.sequential.readyMs.p95)} ms`);
   phase('stopSequential');
   R.stop.sequential = await stopServers(names, false);
@@ -128,10 +137,11 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   phase('spawnConcurrent');
   log(`${hub.label}: spawning ${names.length} servers, ${opts.concurrency} at a time`);
   const tc = performance.now();
+  const concCpu = cpuMeter();
   const conc = await pool(names, opts.concurrency, spawnOne);
   const wall = performance.now() - tc;
   hub.trackAll();
-  R.spawn.concurrent = { concurrency: opts.concurrency, readyMs: summarize(conc.map((s) => s.readyMs)), postMs: summarize(conc.map((s) => s.postMs)),
+  R.spawn.concurrent = { ...concCpu(), concurrency: opts.concurrency, readyMs: summarize(conc.map((s) => s.readyMs)), postMs: summarize(conc.map((s) => s.postMs)),
     postStatus: tally(conc.map((s) => s.postStatus)), wallMs: round(wall, 1), serversPerS: round(names.length / (wall / 1000), 2), samples: conc };
   log(`${hub.label}: concurrent spawn p50 ${ms(R.spawn.concurrent.readyMs.p50)} ms, p95 ${ms(R.spawn.concurrent.readyMs.p95)} ms, wall ${ms(wall)} ms`);
   await sleep(1000);
@@ -163,6 +173,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   }
   const pLat = [], dLat = [];
   const statuses = [];
+  const proxyCpu = cpuMeter();
   for (let i = 0; i < opts.proxyRequests; i++) {
     check();
     // alternate, so that drift on the machine affects both series alike
@@ -174,6 +185,8 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   proxyAgent.destroy(); directAgent.destroy();
   const ps = summarize(pLat), ds = summarize(dLat);
   R.proxy = { user: uA, target, targetSource: hub.targetSource ?? null, requests: opts.proxyRequests, statuses: tally(statuses), viaProxyMs: ps, directMs: ds,
+    // per pair (request i through the proxy minus request i direct): less sensitive to tails of either series
+    pairedOverheadMs: summarize(pLat.map((x, i) => x - dLat[i])), cpu: proxyCpu(),
     overheadP50Ms: round(ps.p50 - ds.p50, 3), overheadP99Ms: round(ps.p99 - ds.p99, 3), overheadMeanMs: round(ps.mean - ds.mean, 3) };
   if (statuses.some((s) => s !== 200)) R.problems.push(`proxy test: statuses ${JSON.stringify(tally(statuses))}`);
   log(`${hub.label}: status via proxy p50 ${ms(ps.p50)} ms vs direct ${ms(ds.p50)} ms`);
