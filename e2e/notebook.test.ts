@@ -60,7 +60,8 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
     const { file, oracle } = demoTasFile(hub.stateDir);
     // Create an empty notebook through the server's contents API, as the "New" menu does.
     const created = await page.evaluate(async () => {
-      const xsrf = /(?:^|; )_xsrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+      const doc = (globalThis as unknown as { document: { cookie: string } }).document;
+      const xsrf = /(?:^|; )_xsrf=([^;]+)/.exec(doc.cookie)?.[1] ?? '';
       const r = await fetch('/user/erin/api/contents/first-day.ipynb', {
         method: 'PUT', headers: { 'content-type': 'application/json', 'x-xsrftoken': decodeURIComponent(xsrf) },
         body: JSON.stringify({ type: 'notebook', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),

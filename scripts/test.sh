@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if (($#)); then files=("$@"); else
+  # The whole suite also typechecks the tests and the web UI (the set-up built the rest).
+  npx tsc -p tsconfig.tests.json
+  npx tsc -p packages/web
   mapfile -t files < <(find packages e2e -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' | sort)
 fi
 ((${#files[@]})) || { echo "no test files found" >&2; exit 1; }

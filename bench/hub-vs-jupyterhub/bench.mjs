@@ -115,6 +115,18 @@ async function waitQuiet(what) {
   return { busyPct: busy, waitedS: round((Date.now() - t0) / 1000, 1) };
 }
 
+/** Between phases: wait up to --quiet-wait s for one 2 s window with the machine < 15 % busy (our servers idle meanwhile). */
+const gateLog = [];
+async function phaseGate(what) {
+  const t0 = Date.now();
+  let busy = await machineBusyPct(2000);
+  while (busy >= 15 && (Date.now() - t0) / 1000 < opts.quietWait) {
+    log(`machine ${busy}% busy before ${what}; waiting`);
+    busy = await machineBusyPct(2000);
+  }
+  gateLog.push({ before: what, busyPct: busy, waitedS: round((Date.now() - t0) / 1000, 1) });
+}
+
 function sh(cmd, args) { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return null; } }
 
 const meta = {
@@ -142,7 +154,7 @@ try {
     log(`${h.label}: machine ${meta.quiet[h.key].busyPct}% busy before start`);
     meta.versions[h.key] = h.versions();
     try {
-      results[h.key] = await measureHub(h, { opts, monitor, registry, abort });
+      results[h.key] = await measureHub(h, { opts, monitor, registry, abort, quietGate: opts.quietWait > 0 ? phaseGate : null });
     } catch (e) {
       if (abort.aborted) break;
       errors[h.key] = String(e?.stack ?? e);
@@ -161,6 +173,10 @@ try {
 }
 if (!abort.aborted) {
   meta.cpu = monitor.report();
+  meta.quietGates = gateLog;
+  // phases disturbed by other work on the machine (> 10 % of a core used by foreign processes)
+  meta.disturbedPhases = Object.entries(meta.cpu.phases).filter(([k, p]) => !k.endsWith(':quietWait') && p.seconds >= 1 && p.foreignCpuPct > 10)
+    .map(([k, p]) => `${k} ${p.foreignCpuPct}%`);
   meta.finishedAt = new Date().toISOString();
   meta.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));
   meta.cleanup = await cleanup();
@@ -169,6 +185,7 @@ if (!abort.aborted) {
   console.log(`hub-vs-jupyterhub ${meta.startedAt}  ${meta.machine.cpus} CPUs (${meta.machine.cpuModel}), ${meta.machine.os}, Node ${process.version}`);
   console.log(`users ${opts.users}, concurrency ${opts.concurrency}, proxy requests ${opts.proxyRequests}, kernel iterations ${opts.kernelIters}, API ${opts.apiUsers} users x ${opts.apiClients} clients x ${opts.apiDuration} s`);
   console.log(`CPU used by other processes during the run: ${fc.foreignCpuPct}% of a core (worst phase ${fc.worstPhaseForeignCpuPct}%); this run: ${fc.oursCpuPct}%`);
+  console.log(`phases with > 10% of a core used by other processes: ${meta.disturbedPhases.length ? meta.disturbedPhases.join(', ') : 'none'}`);
   console.log(renderTable(rows));
   for (const [k, r] of Object.entries(results)) for (const p of r.problems ?? []) console.log(`problem (${k}): ${p}`);
   for (const [k, e] of Object.entries(errors)) console.log(`error (${k}): ${e.split('\n')[0]}`);

@@ -25,11 +25,18 @@ export async function measureHub(hub, ctx) {
   }
 }
 
-async function measureInto(R, hub, { opts, monitor, registry, abort }) {
+async function measureInto(R, hub, { opts, monitor, registry, abort, quietGate }) {
   const check = () => { if (abort.aborted) throw new Error('aborted'); };
-  const phase = (name) => { check(); monitor.setPhase(`${hub.key}:${name}`); };
+  // Before each measured phase, optionally wait for the machine to be quiet (other work on a
+  // shared machine skews every figure), then start accounting CPU to the phase.
+  const phase = async (name) => {
+    check();
+    if (quietGate) await quietGate(`${hub.label} ${name}`);
+    check();
+    monitor.setPhase(`${hub.key}:${name}`);
+  };
 
-  phase('startup');
+  await phase('startup');
   R.lifecycle.start = await hub.start();
   const base = hub.publicUrl;
   const admin = { authorization: `token ${hub.adminToken}` };
@@ -46,7 +53,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   R.memory.idle = hubMemory();
 
   // -- users
-  phase('users');
+  await phase('users');
   const who = await api('GET', '/user');
   if (who.status !== 200) throw new Error(`GET /hub/api/user with the admin token: ${who.status} ${who.text.slice(0, 200)}`);
   const whoami = who.json();
@@ -123,7 +130,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
     return () => ({ hubCpuS: round((ticks(p.hub) - c0.hub) / CLK_TCK, 2), proxyCpuS: p.proxy ? round((ticks(p.proxy) - c0.proxy) / CLK_TCK, 2) : null });
   };
 
-  phase('spawnSequential');
+  await phase('spawnSequential');
   log(`${hub.label}: spawning ${names.length} servers one at a time`);
   const seq = [];
   const seqCpu = cpuMeter();
@@ -131,10 +138,10 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   hub.trackAll();
   R.spawn.sequential = { ...seqCpu(), readyMs: summarize(seq.map((s) => s.readyMs)), postMs: summarize(seq.map((s) => s.postMs)), postStatus: tally(seq.map((s) => s.postStatus)), samples: seq };
   log(`${hub.label}: sequential spawn p50 ${ms(R.spawn.sequential.readyMs.p50)} ms, p95 ${ms(R.spawn.sequential.readyMs.p95)} ms`);
-  phase('stopSequential');
+  await phase('stopSequential');
   R.stop.sequential = await stopServers(names, false);
 
-  phase('spawnConcurrent');
+  await phase('spawnConcurrent');
   log(`${hub.label}: spawning ${names.length} servers, ${opts.concurrency} at a time`);
   const tc = performance.now();
   const concCpu = cpuMeter();
@@ -153,7 +160,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   }
 
   // -- proxy overhead: the same request through the proxy and straight to the server
-  phase('proxy');
+  await phase('proxy');
   const [uA, uB] = [names[0], names[1] ?? names[0]];
   const tokenFor = async (u) => {
     const r = await api('POST', `/users/${u}/tokens`, { note: 'hub-vs-jupyterhub', expires_in: 3600 });
@@ -192,7 +199,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   log(`${hub.label}: status via proxy p50 ${ms(ps.p50)} ms vs direct ${ms(ds.p50)} ms`);
 
   // -- kernel round trip over the proxied websocket (and straight to the server)
-  phase('kernel');
+  await phase('kernel');
   async function openKernel(user, token) {
     const t0 = performance.now();
     const r = await request('POST', `${base}/user/${user}/api/kernels`, { headers: { authorization: `token ${token}` }, json: { name: 'python3' } });
@@ -225,7 +232,7 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   R.memory.oneServerIdle = memoryOf(await hub.serverPid(uB));
 
   // -- API throughput: GET /hub/api/users with opts.apiUsers users
-  phase('api');
+  await phase('api');
   const extra = Array.from({ length: Math.max(0, opts.apiUsers - names.length) }, (_, i) => userName(names.length + i + 1));
   if (extra.length) {
     const r = await api('POST', '/users', { usernames: extra });
@@ -298,9 +305,9 @@ async function measureInto(R, hub, { opts, monitor, registry, abort }) {
   R.memory.afterLoad = hubMemory();
 
   // -- stop everything
-  phase('stopAll');
+  await phase('stopAll');
   R.stop.concurrent = await stopServers(names, true);
-  phase('shutdown');
+  await phase('shutdown');
   R.lifecycle.shutdown = await hub.stop();
   return R;
 }

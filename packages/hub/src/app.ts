@@ -1,9 +1,7 @@
 import http from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
-import { AppError, ERROR_CATALOG } from '@eucp/core';
 import type { HubContext } from './context.js';
-import { installErrorHandling } from './http/errors.js';
+import { installHttpBasics } from './http/basics.js';
 import { registerAuth } from './auth/plugin.js';
 import { registerLoginPages } from './auth/pages.js';
 import { registerHubApi } from './api/hub.js';
@@ -42,18 +40,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
     trustProxy: false,
     bodyLimit: 10 * 1024 * 1024,
   });
-  await app.register(formbody);
-  // JupyterHub accepts an empty body with Content-Type: application/json (e.g. POST …/server).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    try { done(null, JSON.parse(text)); } catch { done(new AppError('INVALID_JSON'), undefined); }
-  });
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.header('X-JupyterHub-Version', ctx.jupyterhubVersion);
-  });
-  installErrorHandling(app, ctx);
+  await installHttpBasics(app, ctx);
 
   await registerAuth(app, ctx);
   await registerLoginPages(app, ctx);
@@ -68,5 +55,3 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   return { app, proxy };
 }
 
-export { ERROR_CATALOG };
-export { errorBody } from './http/errors.js';

@@ -47,7 +47,7 @@ export async function startHub(opts: StartOptions = {}): Promise<Hub> {
     print(`An administrator account was created: user "${initial.name}", one-time password "${initial.password}".`);
     print(`Log in at ${url}hub/login and add users on the admin page, or with: npm run eucp -- user add NAME`);
   } else {
-    print(`Log in at ${url}hub/login`);
+    print(`Log in at ${url}hub/login (a new admin password: npm run eucp -- user password admin)`);
   }
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down (user servers keep running)');

@@ -19,12 +19,12 @@ import { readProgress } from './integration/helpers.js';
 
 interface TestHub { hub: Hub; url: string; admin: string; stateDir: string; close(): Promise<void> }
 
-async function startHub(spawner: Spawner, stateDir = mkdtempSync(path.join(tmpdir(), 'eucp-servers-')), extra: Record<string, unknown> = {}): Promise<TestHub> {
+async function startHub(spawner: Spawner, stateDir = mkdtempSync(path.join(tmpdir(), 'eucp-servers-')), now?: () => number): Promise<TestHub> {
   const config = configSchema.parse({
     port: 0, stateDir, culler: { enabled: false },
-    spawner: { cmd: ['/usr/bin/python3', ECHO_SERVER_PATH], slowSpawnTimeoutMs: 1500, startTimeoutMs: 15_000, pollIntervalMs: 200, ...extra },
+    spawner: { cmd: ['/usr/bin/python3', ECHO_SERVER_PATH], slowSpawnTimeoutMs: 1500, startTimeoutMs: 15_000, pollIntervalMs: 200 },
   });
-  const hub = await createHub({ config, log: pino({ level: 'silent' }), spawner });
+  const hub = await createHub({ config, log: pino({ level: 'silent' }), spawner, ...(now ? { now } : {}) });
   const url = (await hub.listen()).replace(/\/$/, '');
   let admin = '';
   if (!(await hub.ctx.accounts.findUser('admin'))) await hub.ctx.accounts.createUser('admin', { admin: true, password: 'admin-password-1' });
@@ -79,6 +79,16 @@ describe('server lifecycle API with a process spawner', { timeout: 120_000 }, ()
     const cookie = echoed.headers.cookie ?? echoed.headers.Cookie ?? '';
     assert.doesNotMatch(cookie, /eucp-session/);
     assert.match(cookie, /jupyterhub-session-id=/);
+  });
+
+  it('closes access to the server as soon as the user logs out of the hub', async () => {
+    const b = new BrowserClient(t.url);
+    await b.login('alice', 'alice-password-1');
+    assert.equal((await b.request('/user/alice/headers')).status, 200);
+    await b.request('/hub/logout');
+    const after = await b.request('/user/alice/headers', { headers: { accept: 'text/html' } });
+    assert.equal(after.status, 302);
+    assert.match(after.headers.get('location') ?? '', /^\/hub\/login/);
   });
 
   it('gives another user 404 and an anonymous browser the login page', async () => {
@@ -188,5 +198,24 @@ describe('a new hub process re-adopts running servers', { timeout: 60_000 }, () 
       assert.equal((await call(second, 'DELETE', '/hub/api/users/ada/server')).status, 204);
       assert.throws(() => process.kill(pid, 0), 'the server process is gone');
     } finally { await second.close(); rmSync(first.stateDir, { recursive: true, force: true }); }
+  });
+});
+
+describe('idle culler decisions', { timeout: 60_000 }, () => {
+  it('keeps an idle server that cannot say whether a kernel is busy for two passes, then culls it', async () => {
+    let clock = Date.now();
+    const t = await startHub(new ProcessSpawner(), undefined, () => clock);
+    try {
+      await userToken(t, 'ivy');
+      assert.equal((await call(t, 'POST', '/hub/api/users/ivy/server')).status, 201);
+      assert.deepEqual(await t.hub.culler.cullOnce(), [], 'not idle yet');
+      clock += t.hub.ctx.config.culler.timeoutMs + 1000;
+      // The fake server has no kernels API: its answer is unknown.
+      assert.deepEqual(await t.hub.culler.cullOnce(), []);
+      assert.deepEqual(await t.hub.culler.cullOnce(), []);
+      assert.deepEqual(await t.hub.culler.cullOnce(), ['ivy/']);
+      const status = (await (await call(t, 'GET', '/hub/api/eucp/users/ivy/server-status')).json()) as { state: string };
+      assert.equal(status.state, 'stopped');
+    } finally { await t.close(); rmSync(t.stateDir, { recursive: true, force: true }); }
   });
 });

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
 import pino from 'pino';
 import { AppError, type UserName } from '@eucp/core';
 import { Accounts, type UserRecord } from '@eucp/hub/accounts/accounts';
@@ -17,7 +16,7 @@ import { registerOAuth } from '@eucp/hub/api/oauth';
 import { configSchema } from '@eucp/hub/config/schema';
 import type { HubContext } from '@eucp/hub/context';
 import { openDatabase } from '@eucp/hub/db/index';
-import { installErrorHandling } from '@eucp/hub/http/errors';
+import { installHttpBasics } from '@eucp/hub/http/basics';
 import type { ServerManager } from '@eucp/hub/servers/manager';
 import type { Spawner } from '@eucp/hub/spawners/spawner';
 
@@ -102,17 +101,7 @@ export async function createTestContext(opts: TestContextOptions = {}): Promise<
  */
 export async function buildTestApp(ctx: HubContext): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: ctx.log as unknown as FastifyBaseLogger });
-  await app.register(formbody);
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    try { done(null, JSON.parse(text)); } catch { done(new AppError('INVALID_JSON'), undefined); }
-  });
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.header('X-JupyterHub-Version', ctx.jupyterhubVersion);
-  });
-  installErrorHandling(app, ctx);
+  await installHttpBasics(app, ctx);
   await registerAuth(app, ctx);
   await registerLoginPages(app, ctx);
   await registerHubApi(app, ctx);

@@ -11,10 +11,13 @@ export interface CullerOptions {
   flushActivity?: () => Promise<void>;
 }
 
+/** Passes in a row without an answer about kernels before an idle server is culled anyway. */
+const UNKNOWN_PASSES_BEFORE_CULL = 3;
+
 /** GETs JSON from a single-user server with a token; null on any failure. */
 function getJson(url: string, token: string): Promise<unknown> {
   return new Promise((resolve) => {
-    const req = http.get(url, { headers: { authorization: `token ${token}` }, timeout: 5000, agent: false }, (res) => {
+    const req = http.get(url, { headers: { authorization: `token ${token}` }, timeout: 15_000, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -34,6 +37,9 @@ function getJson(url: string, token: string): Promise<unknown> {
  */
 export class IdleCuller {
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** Consecutive passes in which a server could not say whether its kernels are busy. */
+  private readonly unknown = new Map<string, number>();
 
   constructor(
     private readonly servers: ServerManager,
@@ -44,7 +50,9 @@ export class IdleCuller {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.cullOnce().catch((err) => this.log.error({ err }, 'culler failed'));
+      if (this.running) return; // a slow pass is still asking servers; never overlap two
+      this.running = true;
+      this.cullOnce().catch((err) => this.log.error({ err }, 'culler failed')).finally(() => { this.running = false; });
     }, this.opts.everyMs);
     this.timer.unref();
   }
@@ -62,27 +70,41 @@ export class IdleCuller {
       const user = row.user_name as UserName;
       const server = row.name as ServerName;
       const last = row.last_activity ?? row.started_at ?? now;
-      if (now - last < this.opts.timeoutMs || !row.target) continue;
-      if (await this.kernelBusy(row.user_id, user, server, row.target)) {
+      const k = `${user}/${server}`;
+      if (now - last < this.opts.timeoutMs || !row.target) { this.unknown.delete(k); continue; }
+      const kernels = await this.kernelState(row.user_id, user, server, row.target);
+      if (kernels === 'busy') {
         this.log.info({ user, server }, 'idle but a kernel is busy: not culled');
+        this.unknown.delete(k);
         await this.servers.touch(user, server, now);
         continue;
       }
-      this.log.info({ user, server, idleMs: now - last }, 'culling idle server');
+      if (kernels === 'unknown') {
+        // A loaded machine can make the server slow to answer: losing a computation is
+        // worse than keeping an idle server a little longer. Give up after three passes.
+        const n = (this.unknown.get(k) ?? 0) + 1;
+        this.unknown.set(k, n);
+        if (n < UNKNOWN_PASSES_BEFORE_CULL) {
+          this.log.warn({ user, server, attempt: n }, 'idle, but the server did not say whether a kernel is busy: not culled yet');
+          continue;
+        }
+      }
+      this.unknown.delete(k);
+      this.log.info({ user, server, idleMs: now - last, kernels }, 'culling idle server');
       await this.servers.stop(user, server);
       culled.push(`${user}/${server}`);
     }
     return culled;
   }
 
-  private async kernelBusy(userId: number, user: UserName, server: ServerName, target: string): Promise<boolean> {
+  private async kernelState(userId: number, user: UserName, server: ServerName, target: string): Promise<'busy' | 'idle' | 'unknown'> {
     const { id, token } = await this.credentials.issueToken({
       userId, scopes: [`access:servers!server=${user}/${server}`], note: 'idle culler check',
     });
     try {
       const kernels = await getJson(`${target}${serverPrefix(user, server)}api/kernels`, token);
-      if (!Array.isArray(kernels)) return false;
-      return kernels.some((k) => (k as { execution_state?: string }).execution_state === 'busy');
+      if (!Array.isArray(kernels)) return 'unknown';
+      return kernels.some((k) => (k as { execution_state?: string }).execution_state === 'busy') ? 'busy' : 'idle';
     } finally {
       await this.credentials.revokeToken(id);
     }
