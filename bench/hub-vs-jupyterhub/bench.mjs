@@ -7,6 +7,7 @@
 //                  [--hubs jupyterhub,eucp] [--eucp-from auto|dist|src] [--quiet-wait 0]
 //                  [--jupyterhub-log-level WARN] [--spawn-timeout-s 180] [--out FILE] [--keep-state]
 //                  [--eucp-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]   (extra node flags for our hub)
+//   node bench.mjs --report results/FILE.json [--markdown]   # the table of an earlier run again
 //   node bench.mjs --smoke       # = --users 3 --api-users 10 --api-duration 2 --proxy-requests 50 --kernel-iters 10
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +29,7 @@ const REPO = path.resolve(HERE, '..', '..');
 const opts = {
   users: 20, concurrency: 5, proxyRequests: 500, kernelIters: 150, apiUsers: 100, apiClients: 10, apiDuration: 10,
   pollMs: 20, spawnTimeoutS: 180, hubs: 'jupyterhub,eucp', eucpFrom: 'auto', quietWait: 0, jupyterhubLogLevel: 'WARN',
-  out: '', keepState: false, smoke: false, eucpNodeArgs: '',
+  out: '', keepState: false, smoke: false, eucpNodeArgs: '', report: '', markdown: false,
 };
 const SMOKE = { users: 3, apiUsers: 10, apiDuration: 2, proxyRequests: 50, kernelIters: 10 };
 {
@@ -36,7 +37,7 @@ const SMOKE = { users: 3, apiUsers: 10, apiDuration: 2, proxyRequests: 50, kerne
   const given = new Set();
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '-h' || args[i] === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split("\n").slice(1, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     }
     const [rawKey, inline] = args[i].replace(/^--/, '').split(/=(.*)/s);
@@ -54,6 +55,12 @@ const SMOKE = { users: 3, apiUsers: 10, apiDuration: 2, proxyRequests: 50, kerne
   opts.hubs = opts.hubs.split(',').map((s) => s.trim()).filter(Boolean);
   for (const h of opts.hubs) if (!['jupyterhub', 'eucp'].includes(h)) { console.error(`--hubs: unknown hub ${h}`); process.exit(2); }
   if (!['auto', 'dist', 'src'].includes(opts.eucpFrom)) { console.error('--eucp-from must be auto, dist or src'); process.exit(2); }
+}
+// --report FILE: print the table of an earlier run again (with the current metric list), nothing runs.
+if (opts.report) {
+  const saved = JSON.parse(fs.readFileSync(opts.report, 'utf8'));
+  console.log(renderTable(compare(saved.results.eucp, saved.results.jupyterhub), { markdown: opts.markdown }));
+  process.exit(0);
 }
 if (process.getuid?.() !== 0) { console.error('run as root: our hub creates Unix accounts and cgroups for its sandboxes'); process.exit(2); }
 

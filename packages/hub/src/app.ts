@@ -1,5 +1,5 @@
 import http from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HubContext } from './context.js';
 import { installHttpBasics } from './http/basics.js';
 import { registerAuth } from './auth/plugin.js';
@@ -10,6 +10,7 @@ import { registerGroupsApi } from './api/groups.js';
 import { registerTokensApi } from './api/tokens.js';
 import { registerOAuth } from './api/oauth.js';
 import { registerServersApi } from './api/servers.js';
+import { registerProxyApi } from './api/proxy.js';
 import { UserProxy } from './proxy/index.js';
 import type { RouteTable } from './proxy/routes.js';
 import { registerWeb } from './web/index.js';
@@ -36,7 +37,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
       return server;
     },
     loggerInstance: ctx.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     bodyLimit: 10 * 1024 * 1024,
   });
@@ -50,6 +51,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   await registerTokensApi(app, ctx);
   await registerOAuth(app, ctx);
   await registerServersApi(app, ctx);
+  await registerProxyApi(app, ctx, routes);
   await registerWeb(app, ctx);
   app.addHook('onClose', async () => proxy.close());
   return { app, proxy };

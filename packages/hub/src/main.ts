@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { AppError } from '@eucp/core';
 import path from 'node:path';
 import { loadConfig, dataDirOf, homeRootOf } from './config/index.js';
 import type { HubConfig } from './config/schema.js';
@@ -32,6 +33,19 @@ export function pickSpawner(config: HubConfig, log: Logger): Spawner {
   }
 }
 
+/**
+ * The data cache must exist to be mounted at /data. The default one (in the state
+ * directory) is created empty if missing; a configured one that is missing is a
+ * configuration error, named as such.
+ */
+function ensureDataDir(config: HubConfig, log: Logger): void {
+  const dir = dataDirOf(config);
+  if (existsSync(dir)) return;
+  if (config.dataDir) throw new AppError('CONFIG_INVALID', `dataDir ${dir} does not exist.`, { key: 'dataDir' });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  log.warn({ dataDir: dir }, 'the data cache is empty: add data there, or generate the demo data with: npm run eucp -- data generate');
+}
+
 /** Loads the configuration, builds the hub, listens and prints how to log in. */
 export async function startHub(opts: StartOptions = {}): Promise<Hub> {
   const env = opts.env ?? process.env;
@@ -39,9 +53,16 @@ export async function startHub(opts: StartOptions = {}): Promise<Hub> {
   const config = loadConfig({ file: opts.configFile, env, flags: opts.flags ?? {} });
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   const log = createLogger(config.log.level);
+  ensureDataDir(config, log);
   const hub = await createHub({ config, log, spawner: pickSpawner(config, log) });
   const initial = await hub.ctx.accounts.ensureInitialAdmin();
-  const url = await hub.listen();
+  const url = await hub.listen().catch(async (err: NodeJS.ErrnoException) => {
+    await hub.close().catch(() => {});
+    if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
+      throw new AppError('CONFIG_INVALID', `Cannot listen on ${config.ip}:${config.port} (${err.code}): choose another address or port with --ip/--port (a running hub? EUCP_STATE_DIR keeps hubs apart).`, { key: 'port' });
+    }
+    throw err;
+  });
   print(`EUCP Notebook is running at ${url}`);
   if (initial) {
     print(`An administrator account was created: user "${initial.name}", one-time password "${initial.password}".`);

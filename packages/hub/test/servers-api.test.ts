@@ -69,6 +69,14 @@ describe('server lifecycle API with a process spawner', { timeout: 120_000 }, ()
     assert.equal(model.servers['']!.ready, true);
   });
 
+  it('lists the routing table for admins (GET /hub/api/proxy) and refuses others', async () => {
+    const table = (await (await call(t, 'GET', '/hub/api/proxy')).json()) as Record<string, { target: string; data: { user: string } }>;
+    assert.match(table['/user/alice/']!.target, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(table['/user/alice/']!.data.user, 'alice');
+    const bob = await userToken(t, 'bob');
+    assert.equal((await call(t, 'GET', '/hub/api/proxy', bob)).status, 403);
+  });
+
   it('proxies to the owner with the hub cookie removed and JupyterHub\'s session id kept', async () => {
     const b = new BrowserClient(t.url);
     assert.equal((await b.login('alice', 'alice-password-1')).status, 302);
@@ -153,7 +161,11 @@ describe('slow, failing and crashing servers', { timeout: 120_000 }, () => {
     const t = await startHub(new FailingSpawner({ detail: 'the disk is on fire' }));
     try {
       await userToken(t, 'fay');
-      await call(t, 'POST', '/hub/api/users/fay/server');
+      const res = await call(t, 'POST', '/hub/api/users/fay/server');
+      assert.equal(res.status, 500, 'a start that fails at once is reported as a failure, not as 201');
+      const body = (await res.json()) as { code: string; message: string; action: string };
+      assert.equal(body.code, 'SPAWN_FAILED');
+      assert.match(body.message, /the disk is on fire/);
       const events = await readProgress(await call(t, 'GET', '/hub/api/users/fay/server/progress'));
       assert.equal(events.at(-1)!.failed, true);
       assert.match(events.at(-1)!.message, /Spawn failed: .*the disk is on fire/);
@@ -161,7 +173,8 @@ describe('slow, failing and crashing servers', { timeout: 120_000 }, () => {
       assert.equal(status.state, 'failed');
       assert.equal(status.failure.code, 'SPAWN_FAILED');
       assert.ok(status.failure.action.length > 10);
-      assert.ok([201, 202].includes((await call(t, 'POST', '/hub/api/users/fay/server')).status), 'a failed server can be started again');
+      const again = await call(t, 'POST', '/hub/api/users/fay/server');
+      assert.equal(again.status, 500, 'a failed server can be started again (and here fails again), not refused as running');
     } finally { await t.close(); rmSync(t.stateDir, { recursive: true, force: true }); }
   });
 

@@ -136,7 +136,7 @@ export class ServerManager {
     let row = await this.get(user, server);
     if (row?.state === 'running') throw new AppError('SERVER_ALREADY_RUNNING', `${user}'s server is already running.`);
     if (row?.state === 'stopping') throw new AppError('SERVER_PENDING_STOP', `${user}'s server is stopping.`);
-    if (row?.state === 'starting') return this.waitStarted(k);
+    if (row?.state === 'starting') return this.waitStarted(user, server);
     if (!row) {
       await this.db.insertInto('servers').values({
         user_id: u.id, name: server, state: 'stopped', spawner_state: '{}', user_options: '{}', updated_at: this.deps.now(),
@@ -152,17 +152,28 @@ export class ServerManager {
     channel.emit({ progress: 0, message: 'Server requested' });
     const spawning = row;
     void this.serialise(k, () => this.spawn(spawning, u, user, server, channel));
-    return this.waitStarted(k);
+    return this.waitStarted(user, server);
   }
 
-  private async waitStarted(k: string): Promise<'started' | 'pending'> {
-    const done = this.pending.get(k);
-    if (!done) return 'started';
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'pending'>((r) => { timer = setTimeout(() => r('pending'), this.deps.config.spawner.slowSpawnTimeoutMs); });
-    const outcome = await Promise.race([done.then(() => 'started' as const, () => 'started' as const), timeout]);
-    clearTimeout(timer);
-    return outcome;
+  /**
+   * Waits up to `slowSpawnTimeoutMs` for the spawn in progress: `'started'` when it is
+   * running, `'pending'` while it still starts; a spawn that failed in that time throws
+   * its error (JupyterHub answers such a POST with the failure, not with 201).
+   */
+  private async waitStarted(user: UserName, server: ServerName): Promise<'started' | 'pending'> {
+    const done = this.pending.get(key(user, server));
+    if (done) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'pending'>((r) => { timer = setTimeout(() => r('pending'), this.deps.config.spawner.slowSpawnTimeoutMs); });
+      const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'pending') return 'pending';
+    }
+    const row = await this.get(user, server);
+    if (row?.state === 'running') return 'started';
+    if (row?.state === 'starting') return 'pending';
+    const code = (row?.failure_code ?? 'SPAWN_FAILED') as ErrorCode;
+    throw new AppError(code, row?.failure_message ? stripCatalogMessage(code, row.failure_message) : undefined, { failed: true });
   }
 
   private async spawn(row: ServerRow, u: { id: number }, user: UserName, server: ServerName, channel: ProgressChannel): Promise<void> {
@@ -338,6 +349,12 @@ export class ServerManager {
     return this.db.selectFrom('servers').innerJoin('users', 'users.id', 'servers.user_id')
       .selectAll('servers').select('users.name as user_name').where('servers.state', '=', 'running').execute();
   }
+}
+
+/** The stored failure message repeats the catalog message; keep only the detail. */
+function stripCatalogMessage(code: ErrorCode, message: string): string {
+  const base = new AppError(code).message;
+  return message.startsWith(base) ? message.slice(base.length).trim() : message;
 }
 
 function actionOf(code: string): string {
