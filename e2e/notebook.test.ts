@@ -21,10 +21,10 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
   let browser: BrowserContext;
   let page: Page;
   let profileDir: string;
+  let erinPassword = '';
 
   before(async () => {
     hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
-    await hub.cli(['user', 'add', 'erin', '--password-stdin'], 'erin-password-1\n');
     profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
     // A fresh profile every run: no cookies or cache from an earlier run.
     browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -37,12 +37,35 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
-  it('sends a visitor to the login page and back to home after logging in', async () => {
+  async function logIn(user: string, password: string): Promise<void> {
+    await page.getByLabel(/user ?name/i).fill(user);
+    await page.getByLabel(/password/i).fill(password);
+    await page.getByRole('button', { name: /log ?in|sign in/i }).click();
+  }
+
+  it('lets the administrator create an account on the admin page, with a first password shown once', async () => {
+    assert.ok(hub.adminPassword, 'the first start printed the admin password');
     await page.goto(`${hub.url}/hub/home`);
     await page.waitForURL(/\/hub\/login/);
-    await page.getByLabel(/user ?name/i).fill('erin');
-    await page.getByLabel(/password/i).fill('erin-password-1');
-    await page.getByRole('button', { name: /log ?in|sign in/i }).click();
+    await logIn('admin', hub.adminPassword!);
+    await page.waitForURL(/\/hub\/home/);
+    await page.getByRole('link', { name: /^admin$/i }).click();
+    await page.getByLabel(/user names/i).fill('erin');
+    await page.getByRole('button', { name: /add users/i }).click();
+    const field = page.getByLabel('Password of erin');
+    await field.waitFor();
+    erinPassword = await field.inputValue();
+    assert.ok(erinPassword.length >= 12);
+    await page.getByRole('link', { name: /log out/i }).click();
+    await page.waitForURL(/\/hub\/login/);
+  });
+
+  it('lets the new user log in and land on the home page', async () => {
+    await page.goto(`${hub.url}/hub/home`);
+    await page.waitForURL(/\/hub\/login/);
+    await logIn('erin', 'wrong-password');
+    await page.getByText(/invalid username or password/i).waitFor();
+    await logIn('erin', erinPassword);
     await page.waitForURL(/\/hub\/home/);
     await page.getByRole('heading', { name: /your server/i }).waitFor();
   });

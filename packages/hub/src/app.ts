@@ -11,6 +11,7 @@ import { registerTokensApi } from './api/tokens.js';
 import { registerOAuth } from './api/oauth.js';
 import { registerServersApi } from './api/servers.js';
 import { registerProxyApi } from './api/proxy.js';
+import { registerPasswordApi } from './api/passwords.js';
 import { UserProxy } from './proxy/index.js';
 import type { RouteTable } from './proxy/routes.js';
 import { registerWeb } from './web/index.js';
@@ -52,6 +53,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   await registerOAuth(app, ctx);
   await registerServersApi(app, ctx);
   await registerProxyApi(app, ctx, routes);
+  await registerPasswordApi(app, ctx);
   await registerWeb(app, ctx);
   app.addHook('onClose', async () => proxy.close());
   return { app, proxy };

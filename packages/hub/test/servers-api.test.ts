@@ -136,6 +136,25 @@ describe('server lifecycle API with a process spawner', { timeout: 120_000 }, ()
     assert.equal((await call(t, 'GET', '/hub/api/users/alice/server/progress')).status, 400);
   });
 
+  it('lets an admin give a user a new password (shown once) that works and ends old sessions', async () => {
+    const b = new BrowserClient(t.url);
+    await b.login('alice', 'alice-password-1');
+    const res = await fetch(`${t.url}/hub/api/eucp/users/alice/password`, { method: 'POST', headers: { authorization: `token ${t.admin}` } });
+    assert.equal(res.status, 200);
+    const { password } = (await res.json()) as { password: string };
+    assert.ok(password.length >= 12);
+    assert.equal((await b.request('/hub/api/eucp/session')).status, 403, 'the old session ended');
+    assert.equal((await new BrowserClient(t.url).login('alice', password)).status, 302);
+    assert.equal((await new BrowserClient(t.url).login('alice', 'alice-password-1')).status, 403);
+    const bob = await userToken(t, 'bob');
+    const denied = await fetch(`${t.url}/hub/api/eucp/users/alice/password`, { method: 'POST', headers: { authorization: `token ${bob}` } });
+    assert.equal(denied.status, 403, 'bob holds no admin:users scope');
+    const short = await fetch(`${t.url}/hub/api/eucp/users/alice/password`, {
+      method: 'POST', headers: { authorization: `token ${t.admin}`, 'content-type': 'application/json' }, body: '{"password":"short"}',
+    });
+    assert.equal(short.status, 400);
+  });
+
   it('answers 404 for unknown users and 400 for malformed names', async () => {
     assert.equal((await call(t, 'POST', '/hub/api/users/nobody/server')).status, 404);
     assert.equal((await call(t, 'POST', '/hub/api/users/Bad%20Name/server')).status, 400);

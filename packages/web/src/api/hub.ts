@@ -104,6 +104,13 @@ export class HubApi {
     return (await this.client.request<UserModel[]>('POST', '/hub/api/users', { usernames, admin })).body ?? [];
   }
 
+  /** `POST /hub/api/eucp/users/<name>/password`: a new generated password, returned once. */
+  async newPassword(user: string): Promise<string> {
+    const res = await this.client.request<{ password: string }>('POST', `/hub/api/eucp/users/${enc(user)}/password`);
+    if (!res.body?.password) throw new Error('the hub returned no password');
+    return res.body.password;
+  }
+
   /** `PATCH /hub/api/users/<name>` `{admin}`. */
   async setAdmin(user: string, admin: boolean): Promise<void> {
     await this.client.request('PATCH', userPath(user), { admin });

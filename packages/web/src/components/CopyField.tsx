@@ -1,8 +1,9 @@
-import { useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 
 /** A read-only text field with a Copy button (clipboard API, else select-and-copy). */
 export function CopyField({ value, label }: { value: string; label: string }) {
   const input = useRef<HTMLInputElement>(null);
+  const id = useId();
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
 
   const copy = async () => {
@@ -18,10 +19,10 @@ export function CopyField({ value, label }: { value: string; label: string }) {
 
   return (
     <div className="copy-field">
-      <label className="visually-hidden" htmlFor="copy-field-input">
+      <label className="visually-hidden" htmlFor={id}>
         {label}
       </label>
-      <input id="copy-field-input" ref={input} className="input input--mono" readOnly value={value} onFocus={(e) => e.currentTarget.select()} />
+      <input id={id} ref={input} className="input input--mono" readOnly value={value} onFocus={(e) => e.currentTarget.select()} />
       <button type="button" className="button" onClick={() => void copy()}>
         <svg className="button__icon" viewBox="0 0 20 20" aria-hidden="true">
           <rect x="6.5" y="6.5" width="10" height="11" rx="1.5" />

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../../api/client.js';
+import { CopyField } from '../../components/CopyField.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { useAction } from '../../hooks/useAction.js';
 import { parseNameList } from '../../lib/names.js';
@@ -11,11 +12,13 @@ export function AddUsersForm({ onAdded }: { onAdded(): Promise<void> }) {
   const [text, setText] = useState('');
   const [asAdmin, setAsAdmin] = useState(false);
   const [done, setDone] = useState<string | null>(null);
+  const [credentials, setCredentials] = useState<Array<{ name: string; password: string }>>([]);
   const add = useAction();
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     setDone(null);
+    setCredentials([]);
     void add.run(async () => {
       const { names, invalid } = parseNameList(text);
       if (invalid.length) {
@@ -24,6 +27,10 @@ export function AddUsersForm({ onAdded }: { onAdded(): Promise<void> }) {
       if (!names.length) throw new ApiError(400, 'Type at least one user name.', 'INVALID_INPUT', null);
       const created = await api.addUsers(names, asAdmin);
       const createdNames = created.map((u) => u.name);
+      // Accounts are created without a password; give each one a first password, shown once.
+      const fresh: Array<{ name: string; password: string }> = [];
+      for (const name of createdNames) fresh.push({ name, password: await api.newPassword(name) });
+      setCredentials(fresh);
       const skipped = names.filter((n) => !createdNames.includes(n));
       setDone(
         `Added ${createdNames.length === 1 ? 'one user' : `${createdNames.length} users`}${createdNames.length ? ': ' + createdNames.join(', ') : ''}.` +
@@ -66,6 +73,17 @@ export function AddUsersForm({ onAdded }: { onAdded(): Promise<void> }) {
       <p className="success" role="status">
         {done}
       </p>
+      {credentials.length ? (
+        <div className="credentials">
+          <p className="hint">Give each person their password; it is shown only now (set a new one from the users table if it is lost).</p>
+          {credentials.map((c) => (
+            <div key={c.name} className="credentials__row">
+              <span className="cell-strong">{c.name}</span>
+              <CopyField value={c.password} label={`Password of ${c.name}`} />
+            </div>
+          ))}
+        </div>
+      ) : null}
     </form>
   );
 }

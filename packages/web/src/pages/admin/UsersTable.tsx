@@ -1,5 +1,7 @@
+import { useState } from 'react';
 import type { UserModel } from '../../api/hub.js';
 import { ConfirmButton } from '../../components/ConfirmButton.js';
+import { CopyField } from '../../components/CopyField.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { StateBadge } from '../../components/StateBadge.js';
 import { useAction } from '../../hooks/useAction.js';
@@ -43,14 +45,17 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
   const server = useAction();
   const admin = useAction();
   const remove = useAction();
+  const password = useAction();
+  const [newPassword, setNewPassword] = useState<string | null>(null);
   const state = stateFromServerModel(user.servers?.['']);
   const allowed = allowedActions(state);
   const self = user.name === session.user;
-  const error = server.error ?? admin.error ?? remove.error;
+  const error = server.error ?? admin.error ?? remove.error ?? password.error;
   const clear = () => {
     server.clear();
     admin.clear();
     remove.clear();
+    password.clear();
   };
   const act = (a: typeof server, fn: () => Promise<unknown>) =>
     void a.run(async () => {
@@ -102,6 +107,14 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
               {user.admin ? 'Revoke admin' : 'Make admin'}
             </button>
             <ConfirmButton
+              label="New password"
+              ariaLabel={`Set a new password for ${user.name}`}
+              question={`Replace ${user.name}'s password?`}
+              confirmLabel="Yes, replace"
+              busy={password.busy}
+              onConfirm={() => act(password, async () => setNewPassword(await api.newPassword(user.name)))}
+            />
+            <ConfirmButton
               label="Delete"
               ariaLabel={`Delete user ${user.name}`}
               question={`Delete ${user.name}?`}
@@ -113,6 +126,17 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
           </div>
         </td>
       </tr>
+      {newPassword ? (
+        <tr>
+          <td colSpan={COLUMNS}>
+            <div className="credentials__row">
+              <span>New password of <strong>{user.name}</strong> (shown once; their sessions were ended):</span>
+              <CopyField value={newPassword} label={`New password of ${user.name}`} />
+              <button type="button" className="button button--small button--quiet" onClick={() => setNewPassword(null)}>Done</button>
+            </div>
+          </td>
+        </tr>
+      ) : null}
       {error ? (
         <tr className="row-error">
           <td colSpan={COLUMNS}>
