@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { coverScopes, expandScopes, hasAnyScope, hasScope, parseScope, selfScopes } from './scopes.js';
+import { ADMIN_SCOPES, compileScopes, coverScopes, expandScopes, hasAnyScope, hasScope, impliedBases, KNOWN_SCOPES, parseScope, selfScopes, type ScopeTarget } from './scopes.js';
 
 describe('scopes', () => {
   it('parses bases and filters, rejecting unknown ones', () => {
@@ -48,4 +48,36 @@ describe('scopes', () => {
     assert.deepEqual(r.granted, ['access:servers!server=alice/']);
     assert.deepEqual(r.refused, ['access:servers!server=bob/', 'admin:users']);
   });
+
+  it('compiled (frozen) scope sets answer exactly like the plain scan', () => {
+    const helds: string[][] = [
+      [...ADMIN_SCOPES], selfScopes('alice'), ['read:users!group=climate', 'servers!server=bob/gpu', 'list:users!user=carol'],
+      ['admin:servers!user=alice', 'read:users:name', 'read:servers!server=alice/'], ['bogus', 'access:servers!planet=mars'], [],
+    ];
+    const targets: ScopeTarget[] = [
+      {}, { user: 'alice' }, { user: 'alice', server: 'alice/' }, { user: 'bob', server: 'bob/gpu' }, { user: 'dan', userGroups: ['climate'] },
+      { group: 'climate' }, { user: 'carol' },
+    ];
+    for (const held of helds) {
+      const frozen = Object.freeze([...held]);
+      for (const required of KNOWN_SCOPES) {
+        assert.equal(hasAnyScope(frozen, required), hasAnyScope(held, required), `${held.join(' ')} any ${required}`);
+        for (const target of targets) {
+          assert.equal(hasScope(frozen, required, target), hasScope(held, required, target), `${held.join(' ')} ${required} ${JSON.stringify(target)}`);
+        }
+      }
+    }
+    const frozen = Object.freeze(['admin:users']);
+    assert.equal(compileScopes(frozen), compileScopes(frozen), 'compiled once per frozen array');
+    assert.equal(compileScopes(frozen).hasUnfiltered('read:users:name'), true);
+    assert.equal(compileScopes(['read:users!user=a']).hasUnfiltered('read:users'), false);
+  });
+
+  it('memoised parses and closures are shared and cannot be changed', () => {
+    assert.equal(parseScope('read:users!user=alice'), parseScope('read:users!user=alice'));
+    assert.ok(Object.isFrozen(parseScope('read:users!user=alice')));
+    assert.deepEqual([...impliedBases('users')].sort(), ['list:users', 'read:users', 'read:users:activity', 'read:users:groups', 'read:users:name', 'users', 'users:activity']);
+    assert.deepEqual([...impliedBases('no-such-scope')], ['no-such-scope']);
+  });
 });
+

@@ -38,24 +38,43 @@ export const KNOWN_SCOPES: ReadonlySet<string> = new Set([
 ]);
 
 export interface ParsedScope {
-  base: string;
-  filter: { kind: 'user' | 'server' | 'group'; value: string } | null;
+  readonly base: string;
+  readonly filter: { readonly kind: 'user' | 'server' | 'group'; readonly value: string } | null;
 }
 
-/** Parses one scope string; returns null for an unknown base or filter. */
-export function parseScope(scope: string): ParsedScope | null {
+function parseScopeUncached(scope: string): ParsedScope | null {
   const [base, filterPart, extra] = scope.split('!');
   if (base === undefined || extra !== undefined || !KNOWN_SCOPES.has(base)) return null;
-  if (filterPart === undefined) return { base, filter: null };
+  if (filterPart === undefined) return Object.freeze({ base, filter: null });
   const eq = filterPart.indexOf('=');
   const kind = filterPart.slice(0, eq);
   const value = filterPart.slice(eq + 1);
   if (eq < 1 || !value || (kind !== 'user' && kind !== 'server' && kind !== 'group')) return null;
-  return { base, filter: { kind, value } };
+  return Object.freeze({ base, filter: Object.freeze({ kind, value }) });
 }
 
-/** All base scopes a base scope implies, itself included. */
-export function impliedBases(base: string): Set<string> {
+/**
+ * Scope strings seen recently → their parse (null for invalid ones). Parsing is pure and
+ * the same few hundred strings recur on every request, so they are parsed once. Bounded:
+ * the oldest entry goes first; over-long strings (never valid in practice) are not kept.
+ */
+const PARSE_CACHE_MAX = 4096;
+const PARSE_CACHE_MAX_KEY = 256;
+const parseCache = new Map<string, ParsedScope | null>();
+
+/** Parses one scope string; returns null for an unknown base or filter. The result is frozen and shared. */
+export function parseScope(scope: string): ParsedScope | null {
+  const hit = parseCache.get(scope);
+  if (hit !== undefined) return hit;
+  const parsed = parseScopeUncached(scope);
+  if (scope.length <= PARSE_CACHE_MAX_KEY) {
+    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.delete(parseCache.keys().next().value!);
+    parseCache.set(scope, parsed);
+  }
+  return parsed;
+}
+
+function impliedBasesUncached(base: string): Set<string> {
   const out = new Set<string>();
   const stack = [base];
   while (stack.length) {
@@ -65,6 +84,14 @@ export function impliedBases(base: string): Set<string> {
     stack.push(...(CHILDREN[s] ?? []));
   }
   return out;
+}
+
+/** The closure of every known base, computed once (the tree is static). */
+const IMPLIED: ReadonlyMap<string, ReadonlySet<string>> = new Map([...KNOWN_SCOPES].map((b) => [b, impliedBasesUncached(b)]));
+
+/** All base scopes a base scope implies, itself included. Shared: do not modify. */
+export function impliedBases(base: string): ReadonlySet<string> {
+  return IMPLIED.get(base) ?? new Set([base]);
 }
 
 /** The scopes of JupyterHub's built-in `user` role for `user` (what `self` expands to). */
@@ -102,8 +129,9 @@ export interface ScopeTarget {
   userGroups?: readonly string[];
 }
 
-function filterCovers(filter: ParsedScope['filter'], target: ScopeTarget): boolean {
-  if (filter === null) return true;
+type ScopeFilter = NonNullable<ParsedScope['filter']>;
+
+function filterCovers(filter: ScopeFilter, target: ScopeTarget): boolean {
   switch (filter.kind) {
     case 'user':
       return target.user === filter.value;
@@ -114,18 +142,83 @@ function filterCovers(filter: ParsedScope['filter'], target: ScopeTarget): boole
   }
 }
 
+/**
+ * A set of held scopes compiled for lookups: every base it grants (implied ones included),
+ * unfiltered or with the filters that restrict it. Build one with `compileScopes`.
+ */
+export class ScopeSet {
+  /** Bases granted without a filter. */
+  private readonly unfiltered = new Set<string>();
+  /** Bases granted only with filters (not in `unfiltered`) → those filters. */
+  private readonly filtered = new Map<string, ScopeFilter[]>();
+
+  constructor(held: readonly string[]) {
+    for (const s of held) {
+      const p = parseScope(s);
+      if (!p) continue;
+      for (const b of impliedBases(p.base)) {
+        if (p.filter === null) this.unfiltered.add(b);
+        else {
+          const list = this.filtered.get(b);
+          if (list) list.push(p.filter); else this.filtered.set(b, [p.filter]);
+        }
+      }
+    }
+    for (const b of this.unfiltered) this.filtered.delete(b);
+  }
+
+  /** True if `required` is granted on `target` (unfiltered if no target). */
+  has(required: string, target: ScopeTarget = {}): boolean {
+    if (this.unfiltered.has(required)) return true;
+    const filters = this.filtered.get(required);
+    if (filters === undefined) return false;
+    for (const f of filters) if (filterCovers(f, target)) return true;
+    return false;
+  }
+
+  /** True if `required` is granted without any filter (on every resource). */
+  hasUnfiltered(required: string): boolean {
+    return this.unfiltered.has(required);
+  }
+
+  /** True if `required` is granted on at least one resource (filtered or not). */
+  hasAny(required: string): boolean {
+    return this.unfiltered.has(required) || this.filtered.has(required);
+  }
+}
+
+/**
+ * Compiled sets of frozen scope arrays (the expanded scopes of an AuthContext are frozen
+ * and shared between requests), so each is compiled once. Unfrozen arrays may still be
+ * changed by their owner and are compiled afresh on every call.
+ */
+const compiled = new WeakMap<readonly string[], ScopeSet>();
+
+/** The compiled form of `held`; cached when `held` is frozen. */
+export function compileScopes(held: readonly string[]): ScopeSet {
+  if (!Object.isFrozen(held)) return new ScopeSet(held);
+  let set = compiled.get(held);
+  if (set === undefined) {
+    set = new ScopeSet(held);
+    compiled.set(held, set);
+  }
+  return set;
+}
+
 /** True if the held scopes grant `required` on `target` (unfiltered if no target). */
 export function hasScope(held: readonly string[], required: string, target: ScopeTarget = {}): boolean {
+  if (Object.isFrozen(held)) return compileScopes(held).has(required, target);
   for (const s of held) {
     const p = parseScope(s);
     if (!p || !impliedBases(p.base).has(required)) continue;
-    if (filterCovers(p.filter, target)) return true;
+    if (p.filter === null || filterCovers(p.filter, target)) return true;
   }
   return false;
 }
 
 /** True if the held scopes grant `required` on at least one resource (filtered or not). */
 export function hasAnyScope(held: readonly string[], required: string): boolean {
+  if (Object.isFrozen(held)) return compileScopes(held).hasAny(required);
   return held.some((s) => {
     const p = parseScope(s);
     return p !== null && impliedBases(p.base).has(required);

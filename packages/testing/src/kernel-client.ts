@@ -75,8 +75,10 @@ export class KernelClient {
       const id = this.send('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
       let replied = false;
       let idle = false;
-      const timer = setTimeout(() => { this.waiters.delete(id); reject(new Error(`execution timed out: ${code.slice(0, 80)}`)); }, timeoutMs);
-      const done = (): void => { if (replied && idle) { clearTimeout(timer); this.waiters.delete(id); resolve(out); } };
+      const onClose = (): void => { clearTimeout(timer); this.waiters.delete(id); reject(new Error('the kernel connection closed during execution')); };
+      const timer = setTimeout(() => { this.ws.off('close', onClose); this.waiters.delete(id); reject(new Error(`execution timed out: ${code.slice(0, 80)}`)); }, timeoutMs);
+      this.ws.once('close', onClose);
+      const done = (): void => { if (replied && idle) { clearTimeout(timer); this.ws.off('close', onClose); this.waiters.delete(id); resolve(out); } };
       this.waiters.set(id, (m) => {
         const c = m.content;
         switch (m.header.msg_type) {

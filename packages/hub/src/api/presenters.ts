@@ -1,4 +1,4 @@
-import { hasScope, isoformat, serverPrefix, type ScopeTarget, type ServerName, type UserName } from '@eucp/core';
+import { compileScopes, hasScope, isoformat, serverPrefix, type ScopeSet, type ScopeTarget, type ServerName, type UserName } from '@eucp/core';
 import type { Selectable } from 'kysely';
 import type { GroupRecord, UserRecord } from '../accounts/types.js';
 import type { ServersTable } from '../db/schema.js';
@@ -46,6 +46,11 @@ function absolute(publicUrl: string | null, path: string): string | null {
 
 /** The server model of one `servers` row of `user`. */
 export function presentServer(user: UserName, row: ServerRow, pc: PresentContext, userGroups: readonly string[] = []): Json {
+  const showState = hasScope(pc.scopes, 'admin:server_state', { user, server: `${user}/${row.name}`, userGroups });
+  return serverModel(user, row, pc.publicUrl, showState);
+}
+
+function serverModel(user: UserName, row: ServerRow, publicUrl: string | null, showState: boolean): Json {
   const name = row.name as ServerName;
   const url = serverPrefix(user, name);
   const progressUrl = name
@@ -64,12 +69,10 @@ export function presentServer(user: UserName, row: ServerRow, pc: PresentContext
     url,
     user_options: parseJsonObject(row.user_options),
     progress_url: progressUrl,
-    full_url: absolute(pc.publicUrl, url),
-    full_progress_url: absolute(pc.publicUrl, progressUrl),
+    full_url: absolute(publicUrl, url),
+    full_progress_url: absolute(publicUrl, progressUrl),
   };
-  if (hasScope(pc.scopes, 'admin:server_state', { user, server: `${user}/${name}`, userGroups })) {
-    model.state = parseJsonObject(row.spawner_state);
-  }
+  if (showState) model.state = parseJsonObject(row.spawner_state);
   return model;
 }
 
@@ -89,8 +92,11 @@ export interface UserPresentOptions extends PresentContext {
   extraScopes?: readonly string[];
 }
 
+/** Fields of the user model, in the order they are written. */
+type UserField = 'kind' | 'name' | 'admin' | 'roles' | 'groups' | 'server' | 'pending' | 'created' | 'last_activity' | 'servers' | 'auth_state';
+
 /** Fields each scope unlocks on a user model (contract §d.3). */
-const USER_FIELDS: ReadonlyArray<[string, readonly string[]]> = [
+const USER_FIELDS: ReadonlyArray<[string, readonly UserField[]]> = [
   ['read:users', ['kind', 'name', 'admin', 'roles', 'groups', 'server', 'pending', 'created', 'last_activity']],
   ['read:users:name', ['kind', 'name', 'admin']],
   ['read:users:groups', ['kind', 'name', 'groups']],
@@ -100,40 +106,88 @@ const USER_FIELDS: ReadonlyArray<[string, readonly string[]]> = [
   ['admin:auth_state', ['kind', 'name', 'auth_state']],
 ];
 
+/**
+ * What a set of scopes shows of user models, worked out once per scope set instead of
+ * once per user: the fields unfiltered scopes grant for every user, and the (few) filtered
+ * scopes that need a per-user test. An admin's plan has no per-user part at all.
+ */
+interface UserFieldPlan {
+  scopes: ScopeSet;
+  /** Fields shown for every user. */
+  always: ReadonlySet<UserField>;
+  /** Scopes held only with filters, with the fields each unlocks for the users it covers. */
+  conditional: ReadonlyArray<[string, readonly UserField[]]>;
+  /** `read:servers` / `admin:server_state` held unfiltered. */
+  allServers: boolean;
+  allServerState: boolean;
+}
+
+const plans = new WeakMap<ScopeSet, UserFieldPlan>();
+
+function userFieldPlan(scopeList: readonly string[]): UserFieldPlan {
+  const scopes = compileScopes(scopeList);
+  let plan = plans.get(scopes);
+  if (plan) return plan;
+  const always = new Set<UserField>();
+  const conditional: Array<[string, readonly UserField[]]> = [];
+  for (const [scope, fields] of USER_FIELDS) {
+    if (scopes.hasUnfiltered(scope)) for (const f of fields) always.add(f);
+    else if (scopes.hasAny(scope)) conditional.push([scope, fields]);
+  }
+  plan = {
+    scopes, always, conditional: conditional.filter(([, fields]) => fields.some((f) => !always.has(f))),
+    allServers: scopes.hasUnfiltered('read:servers'), allServerState: scopes.hasUnfiltered('admin:server_state'),
+  };
+  plans.set(scopes, plan);
+  return plan;
+}
+
 /** The user model, with only the fields the requester's scopes cover for this user. */
 export function presentUser(input: UserModelInput, opts: UserPresentOptions): Json {
   const { user, groups } = input;
-  const scopes = opts.extraScopes ? [...opts.scopes, ...opts.extraScopes] : opts.scopes;
+  const scopeList = opts.extraScopes ? [...opts.scopes, ...opts.extraScopes] : opts.scopes;
+  const plan = userFieldPlan(scopeList);
   const target: ScopeTarget = { user: user.name, userGroups: groups };
-  const allowed = new Set<string>();
-  for (const [scope, fields] of USER_FIELDS) if (hasScope(scopes, scope, target)) for (const f of fields) allowed.add(f);
+  let allowed = plan.always;
+  if (plan.conditional.length) {
+    let extended: Set<UserField> | null = null;
+    for (const [scope, fields] of plan.conditional) {
+      if (!plan.scopes.has(scope, target)) continue;
+      extended ??= new Set(allowed);
+      for (const f of fields) extended.add(f);
+    }
+    if (extended) allowed = extended;
+  }
 
-  const defaultServer = input.servers.find((s) => s.name === '');
-  const pc: PresentContext = { scopes, publicUrl: opts.publicUrl };
   const servers: Json = {};
+  let anyServer = false;
   for (const row of input.servers) {
     if (!opts.includeStoppedServers && !serverActive(row)) continue;
     if (opts.serverFilter && !opts.serverFilter(row)) continue;
-    if (!hasScope(scopes, 'read:servers', { ...target, server: `${user.name}/${row.name}` })) continue;
-    servers[row.name] = presentServer(user.name, row, pc, groups);
+    const server = `${user.name}/${row.name}`;
+    if (!plan.allServers && !plan.scopes.has('read:servers', { ...target, server })) continue;
+    const showState = plan.allServerState || plan.scopes.has('admin:server_state', { ...target, server });
+    servers[row.name] = serverModel(user.name, row, opts.publicUrl, showState);
+    anyServer = true;
   }
-  const full: Json = {
-    kind: 'user',
-    name: user.name,
-    admin: user.admin,
-    roles: roleNames(user),
-    groups: [...groups],
-    server: defaultServer?.state === 'running' ? serverPrefix(user.name, '' as ServerName) : null,
-    pending: defaultServer ? serverPending(defaultServer) : null,
-    created: isoformat(user.createdAt),
-    last_activity: isoformat(user.lastActivity),
-    servers,
-    auth_state: null,
-  };
   // A server-filtered read:servers scope still shows the servers it covers.
-  if (!allowed.has('servers') && Object.keys(servers).length > 0) allowed.add('servers');
+  const showServers = allowed.has('servers') || anyServer;
+
   const out: Json = {};
-  for (const [k, v] of Object.entries(full)) if (allowed.has(k)) out[k] = v;
+  if (allowed.has('kind')) out.kind = 'user';
+  if (allowed.has('name')) out.name = user.name;
+  if (allowed.has('admin')) out.admin = user.admin;
+  if (allowed.has('roles')) out.roles = roleNames(user);
+  if (allowed.has('groups')) out.groups = [...groups];
+  if (allowed.has('server') || allowed.has('pending')) {
+    const defaultServer = input.servers.find((s) => s.name === '');
+    if (allowed.has('server')) out.server = defaultServer?.state === 'running' ? serverPrefix(user.name, '' as ServerName) : null;
+    if (allowed.has('pending')) out.pending = defaultServer ? serverPending(defaultServer) : null;
+  }
+  if (allowed.has('created')) out.created = isoformat(user.createdAt);
+  if (allowed.has('last_activity')) out.last_activity = isoformat(user.lastActivity);
+  if (showServers) out.servers = servers;
+  if (allowed.has('auth_state')) out.auth_state = null;
   return out;
 }
 

@@ -103,16 +103,39 @@ export function resolveOwnerRefs(scopes: readonly string[], owner: ScopeOwner): 
   return out;
 }
 
-/** Expanded scopes of a user's own session. */
-export function userScopes(owner: ScopeOwner): string[] {
-  return expandFully(roleScopes(owner));
+/**
+ * Results of `userScopes` / `effectiveTokenScopes` by their inputs. Both are pure functions
+ * of (stored scopes, owner name, admin flag) and are needed on every request, so each
+ * distinct input is expanded once; the result is frozen and shared (which also lets
+ * `compileScopes` keep its compiled form). Bounded: the oldest entry goes first.
+ */
+const EXPANDED_CACHE_MAX = 2048;
+const expandedCache = new Map<string, readonly string[]>();
+
+function memoExpanded(key: string, compute: () => string[]): readonly string[] {
+  const hit = expandedCache.get(key);
+  if (hit !== undefined) return hit;
+  const value = Object.freeze(compute());
+  if (expandedCache.size >= EXPANDED_CACHE_MAX) expandedCache.delete(expandedCache.keys().next().value!);
+  expandedCache.set(key, value);
+  return value;
+}
+
+function ownerKey(owner: ScopeOwner): string {
+  return `${owner.admin ? 'a' : 'u'}\u0000${owner.name}`;
+}
+
+/** Expanded scopes of a user's own session (frozen, shared). */
+export function userScopes(owner: ScopeOwner): readonly string[] {
+  return memoExpanded(`s\u0000${ownerKey(owner)}`, () => expandFully(roleScopes(owner)));
 }
 
 /**
  * Effective scopes of a token at use time: its stored scopes (`self`/`inherit` resolved
  * against the owner now) intersected with the owner's current scopes, so demoting an
- * admin demotes every token of theirs.
+ * admin demotes every token of theirs. Frozen, shared.
  */
-export function effectiveTokenScopes(stored: readonly string[], owner: ScopeOwner): string[] {
-  return intersectScopes(resolveOwnerRefs(stored, owner), roleScopes(owner));
+export function effectiveTokenScopes(stored: readonly string[], owner: ScopeOwner): readonly string[] {
+  return memoExpanded(`t\u0000${ownerKey(owner)}\u0000${stored.join('\u0000')}`,
+    () => intersectScopes(resolveOwnerRefs(stored, owner), roleScopes(owner)));
 }

@@ -2,10 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { AppError, coverScopes, parseScope } from '@eucp/core';
 import { Accounts, type UserRecord } from '../accounts/accounts.js';
 import type { HubConfig } from '../config/schema.js';
-import type { Db } from '../db/index.js';
+import { dbChanges, type Db } from '../db/index.js';
 import type { Logger } from '../log/index.js';
+import { AuthCache } from './auth-cache.js';
 import { clearCookie, JUPYTERHUB_SESSION_COOKIE, parseCookies, serializeCookie, SESSION_COOKIE, type CookieOptions } from './cookies.js';
 import { OAuthStore, type OAuthClientInput, type OAuthClientRecord, type OAuthCodeRecord } from './oauth-store.js';
+import { sha256Hex } from './crypto.js';
 import { FailureWindow } from './rate-limit.js';
 import { effectiveTokenScopes, expandFully, resolveOwnerRefs, userScopes, type ScopeOwner } from './scope-sets.js';
 import { SessionStore, type NewSession, type SessionRecord } from './sessions.js';
@@ -24,6 +26,11 @@ export interface AuthServiceDeps {
   /** Clock in milliseconds since the epoch (default `Date.now`). */
   now?: () => number;
   log?: Logger;
+  /**
+   * How long an authenticated token or session is remembered in memory (default 5000 ms;
+   * 0 = never). See `AuthCache` for why revocation stays immediate.
+   */
+  authCacheTtlMs?: number;
 }
 
 /** What `exchangeCode` returns: the body of the OAuth token response, camel-cased. */
@@ -39,6 +46,14 @@ export interface OAuthTokenGrant {
 
 const AUTH_HEADER = /^(token|bearer)\s+(\S+)$/i;
 
+/** AuthContexts are shared between requests (cached): frozen so no request can change another's. */
+function frozenAuth(auth: AuthContext): AuthContext {
+  Object.freeze(auth.user.groups);
+  Object.freeze(auth.user);
+  Object.freeze(auth.scopes);
+  return Object.freeze(auth);
+}
+
 /**
  * Authentication of the hub: password log-in with rate limits, server-side sessions,
  * API tokens and their scopes, and the OAuth2 provider state for single-user servers.
@@ -53,6 +68,7 @@ export class AuthService {
   private readonly accounts: Accounts;
   private readonly config: HubConfig;
   private readonly log: Logger | undefined;
+  private readonly cache: AuthCache;
 
   constructor(deps: AuthServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -63,6 +79,7 @@ export class AuthService {
     this.sessions = new SessionStore(deps.db, this.now, a.sessionMaxAgeMs);
     this.tokens = new TokenStore(deps.db, this.now);
     this.oauth = new OAuthStore(deps.db, this.now);
+    this.cache = new AuthCache({ now: this.now, changes: dbChanges(deps.db), ttlMs: deps.authCacheTtlMs ?? 5_000 });
     this.accountFailures = new FailureWindow({ maxFailures: a.loginMaxFailuresPerAccount, windowMs: a.loginWindowMs, now: this.now });
     this.addressFailures = new FailureWindow({ maxFailures: a.loginMaxFailuresPerAddress, windowMs: a.loginWindowMs, now: this.now });
   }
@@ -191,12 +208,12 @@ export class AuthService {
   }
 
   /** Expanded scopes of a user's own session (roles: admin and/or user). */
-  scopesOf(user: ScopeOwner): string[] {
+  scopesOf(user: ScopeOwner): readonly string[] {
     return userScopes(user);
   }
 
   /** Effective expanded scopes of a token owned by `owner`, now. */
-  tokenScopes(token: TokenRecord, owner: ScopeOwner): string[] {
+  tokenScopes(token: TokenRecord, owner: ScopeOwner): readonly string[] {
     return effectiveTokenScopes(token.scopes, owner);
   }
 
@@ -220,28 +237,52 @@ export class AuthService {
     return cookie ? this.authenticateSession(cookie) : null;
   }
 
-  /** AuthContext of an API token secret, or null. */
+  /**
+   * AuthContext of an API token secret, or null. Remembered for a few seconds (`AuthCache`:
+   * forgotten at once when anything it derives from changes, never past the token's expiry).
+   */
   async authenticateToken(secret: string): Promise<AuthContext | null> {
-    const token = await this.tokens.resolve(secret);
+    if (!secret || secret.length > 512) return null;
+    const hash = sha256Hex(secret);
+    const key = `t:${hash}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const generation = this.cache.begin();
+    const token = await this.tokens.resolveHash(hash);
     if (!token) return null;
     const user = await this.accounts.getUserById(token.userId);
     if (!user) return null;
-    return {
+    const auth = frozenAuth({
       user: { id: user.id, name: user.name, admin: user.admin, groups: await this.accounts.groupsOf(user.id) },
       scopes: effectiveTokenScopes(token.scopes, user), via: 'token', sessionId: token.sessionId, tokenId: token.id, csrfToken: null,
-    };
+    });
+    this.cache.set(key, generation, auth, token.expiresAt);
+    return auth;
   }
 
-  /** AuthContext of a session cookie value, or null. */
+  /** AuthContext of a session cookie value, or null. Remembered like tokens (see `authenticateToken`). */
   async authenticateSession(cookieValue: string): Promise<AuthContext | null> {
-    const session = await this.sessions.resolve(cookieValue);
+    if (!cookieValue || cookieValue.length > 200) return null;
+    const hash = sha256Hex(cookieValue);
+    const key = `s:${hash}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const generation = this.cache.begin();
+    const session = await this.sessions.resolveHash(hash);
     if (!session) return null;
     const user = await this.accounts.getUserById(session.userId);
     if (!user) return null;
-    return {
+    const auth = frozenAuth({
       user: { id: user.id, name: user.name, admin: user.admin, groups: await this.accounts.groupsOf(user.id) },
       scopes: userScopes(user), via: 'session', sessionId: session.sessionId, tokenId: null, csrfToken: session.csrfToken,
-    };
+    });
+    this.cache.set(key, generation, auth, session.expiresAt);
+    return auth;
+  }
+
+  /** Forgets every remembered authentication (they are re-read from the database). */
+  invalidateAuthCache(): void {
+    this.cache.invalidate();
   }
 
   // ---- OAuth2 provider -----------------------------------------------------------------

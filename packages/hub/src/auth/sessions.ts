@@ -48,7 +48,12 @@ export class SessionStore {
   /** The live session a cookie value belongs to, or null (unknown or expired). */
   async resolve(cookieValue: string): Promise<SessionRecord | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
-    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', sha256Hex(cookieValue)).executeTakeFirst();
+    return this.resolveHash(sha256Hex(cookieValue));
+  }
+
+  /** The live session whose cookie value has this SHA-256 (hex), or null. */
+  async resolveHash(idHash: string): Promise<SessionRecord | null> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
     if (!row) return null;
     const now = this.now();
     if (row.expires_at <= now) {

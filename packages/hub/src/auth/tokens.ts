@@ -76,7 +76,12 @@ export class TokenStore {
   /** The live token with this secret, or null; bumps its `last_activity`. */
   async resolve(secret: string): Promise<TokenRecord | null> {
     if (!secret || secret.length > 512) return null;
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('hash', '=', sha256Hex(secret)).executeTakeFirst();
+    return this.resolveHash(sha256Hex(secret));
+  }
+
+  /** The live token whose secret has this SHA-256 (hex), or null; bumps its `last_activity`. */
+  async resolveHash(hash: string): Promise<TokenRecord | null> {
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
     if (!row) return null;
     const now = this.now();
     if (row.expires_at !== null && row.expires_at <= now) return null;

@@ -93,7 +93,24 @@ export class UserProxy {
     for (const a of items) await this.ctx.servers.touch(a.user, a.server, a.at).catch(() => {});
   }
 
+  /**
+   * Serves one proxied HTTP request. Never rejects (the server calls it with `void`): a
+   * malformed path (`/user/%E0/`) is answered 400, any other failure 500 (or, once the
+   * answer has started, by closing the connection).
+   */
   async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.serveRequest(req, res);
+    } catch (err) {
+      const malformed = err instanceof URIError;
+      if (!malformed) this.ctx.log.error({ err: (err as Error).message, url: req.url }, 'proxy request failed');
+      if (res.headersSent) res.destroy();
+      else if (malformed) sendJson(res, 400, { status: 400, message: 'Malformed URL.', code: 'INVALID_INPUT' });
+      else sendJson(res, 500, { status: 500, message: 'Internal error in the hub proxy.', code: 'INTERNAL' });
+    }
+  }
+
+  private async serveRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('X-JupyterHub-Version', this.ctx.jupyterhubVersion);
     const url = req.url ?? '/';
     const pathname = url.split('?')[0]!;
@@ -123,7 +140,19 @@ export class UserProxy {
     this.proxy.web(req, res, { target: route.target });
   }
 
+  /** Serves one WebSocket upgrade. Never rejects: on any failure the socket is refused or closed. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      await this.serveUpgrade(req, socket, head);
+    } catch (err) {
+      const malformed = err instanceof URIError;
+      if (!malformed) this.ctx.log.error({ err: (err as Error).message, url: req.url }, 'proxy upgrade failed');
+      const status = malformed ? '400 Bad Request' : '500 Internal Server Error';
+      if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+  }
+
+  private async serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { serverPrefix, type ServerName, type UserName } from '@eucp/core';
+import { parseTimestamp, serverPrefix, type ServerName, type UserName } from '@eucp/core';
 import type { Logger } from '../log/index.js';
 import type { ServerCredentials, ServerManager } from './manager.js';
 
@@ -13,6 +13,29 @@ export interface CullerOptions {
 
 /** Passes in a row without an answer about kernels before an idle server is culled anyway. */
 const UNKNOWN_PASSES_BEFORE_CULL = 3;
+
+interface KernelModel { execution_state?: unknown; last_activity?: unknown }
+
+/**
+ * Whether a server's kernels (its `GET api/kernels` answer) keep it from being culled.
+ * `busy` (or restarting) spares it. `starting` means the server has not yet seen a status
+ * message from the kernel — the Notebook server's own watcher can miss the first ones, and
+ * then reports `starting` through a whole silent computation — so it spares the server
+ * while the kernel's last activity is younger than the idle timeout. Anything that is not
+ * a kernel list is `unknown`.
+ */
+export function kernelsVerdict(kernels: unknown, now: number, timeoutMs: number): 'busy' | 'idle' | 'unknown' {
+  if (!Array.isArray(kernels)) return 'unknown';
+  for (const k of kernels as KernelModel[]) {
+    const state = k.execution_state;
+    if (state === 'busy' || state === 'restarting' || state === 'autorestarting') return 'busy';
+    if (state === 'starting') {
+      const last = parseTimestamp(k.last_activity);
+      if (last === null || now - last < timeoutMs) return 'busy';
+    }
+  }
+  return 'idle';
+}
 
 /** GETs JSON from a single-user server with a token; null on any failure. */
 function getJson(url: string, token: string): Promise<unknown> {
@@ -103,8 +126,7 @@ export class IdleCuller {
     });
     try {
       const kernels = await getJson(`${target}${serverPrefix(user, server)}api/kernels`, token);
-      if (!Array.isArray(kernels)) return 'unknown';
-      return kernels.some((k) => (k as { execution_state?: string }).execution_state === 'busy') ? 'busy' : 'idle';
+      return kernelsVerdict(kernels, this.opts.now(), this.opts.timeoutMs);
     } finally {
       await this.credentials.revokeToken(id);
     }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ServerName, UserName } from '@eucp/core';
 import { oauthClientId, singleUserEnv } from './env.js';
 import { ProgressChannel, type ProgressEvent } from './progress.js';
+import { kernelsVerdict } from './culler.js';
 
 describe('single-user environment', () => {
   const env = singleUserEnv({
@@ -46,5 +47,26 @@ describe('progress channel', () => {
     const late: ProgressEvent[] = [];
     c.subscribe((e) => late.push(e));
     assert.equal(late.length, 4);
+  });
+});
+
+describe('culler verdict on a server\'s kernels', () => {
+  const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const ago = (ms: number) => new Date(now - ms).toISOString();
+  const hour = 3600_000;
+  it('spares busy and restarting kernels, culls only when every kernel is idle', () => {
+    assert.equal(kernelsVerdict([{ execution_state: 'idle' }, { execution_state: 'busy' }], now, hour), 'busy');
+    assert.equal(kernelsVerdict([{ execution_state: 'restarting' }], now, hour), 'busy');
+    assert.equal(kernelsVerdict([{ execution_state: 'idle' }, { execution_state: 'idle' }], now, hour), 'idle');
+    assert.equal(kernelsVerdict([], now, hour), 'idle');
+  });
+  it('treats a kernel whose state the server has not seen yet as busy until it has been quiet for the timeout', () => {
+    assert.equal(kernelsVerdict([{ execution_state: 'starting', last_activity: ago(60_000) }], now, hour), 'busy');
+    assert.equal(kernelsVerdict([{ execution_state: 'starting', last_activity: ago(2 * hour) }], now, hour), 'idle');
+    assert.equal(kernelsVerdict([{ execution_state: 'starting' }], now, hour), 'busy');
+  });
+  it('says unknown for anything that is not a kernel list', () => {
+    assert.equal(kernelsVerdict(null, now, hour), 'unknown');
+    assert.equal(kernelsVerdict({ message: 'Forbidden' }, now, hour), 'unknown');
   });
 });

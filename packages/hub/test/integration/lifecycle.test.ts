@@ -44,6 +44,15 @@ async function kernelOf(hub: HubProcess, user: string, token: string): Promise<K
   const { id } = (await res.json()) as { id: string };
   const k = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
   await k.waitReady();
+  // The Notebook server learns a kernel's state from status messages and can miss the first
+  // ones (it then says "starting"); wait until it has seen the kernel idle, as a user who
+  // opened a notebook a moment ago would have.
+  await until('the server to see the kernel idle', async () => {
+    const r = await fetch(`${hub.url}/user/${user}/api/kernels/${id}`, { headers: { authorization: `token ${token}` } });
+    if (((await r.json()) as { execution_state: string }).execution_state === 'idle') return true;
+    await k.execute('pass');
+    return false;
+  });
   return k;
 }
 
@@ -94,13 +103,14 @@ describe('memory limit', { timeout: 300_000 }, () => {
     await waitForServer(hub.url, 'carol', token);
     assert.equal((await statusOf(hub, admin, 'carol')).state, 'running');
     const k = await kernelOf(hub, 'carol', token);
-    // 1 GiB of real (touched) bytes in a 512 MiB sandbox.
-    await k.execute("x = b'1' * (1024 ** 3)", 60_000).catch(() => null);
-    k.close();
+    // 1 GiB of real (touched) bytes in a 512 MiB sandbox; the kernel dies, the hub notices.
+    const alloc = k.execute("x = b'1' * (1024 ** 3)", 120_000).catch((e: Error) => e);
     const status = await until('the server to be stopped', async () => {
       const s = await statusOf(hub, admin, 'carol');
       return s.state === 'failed' ? s : null;
     });
+    assert.ok((await alloc) instanceof Error, 'the cell never completed');
+    k.close();
     assert.equal(status.failure?.code, 'MEMORY_LIMIT_EXCEEDED');
     assert.match(status.failure!.message, /512 MiB/);
     assert.deepEqual(await processesOf(`${hub.unixUserPrefix}carol`), []);
