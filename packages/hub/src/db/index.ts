@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
@@ -107,6 +107,8 @@ export async function openDatabase(url: string): Promise<Db> {
     mkdirSync(path.dirname(file), { recursive: true });
   }
   const sqlite = new SQLite(file);
+  // Only the hub reads its database (SQLite gives the -wal and -shm files the same mode).
+  if (file !== ':memory:') chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

@@ -17,8 +17,9 @@ import { configSchema } from '../config/schema.js';
 import { createHub, type Hub } from '../hub.js';
 
 /**
- * Status of a WebSocket upgrade request: the hub's refusal (400/403/404), or what the echo
- * server answers when the hub passes it on (it treats it as a plain GET: 200 for `headers`).
+ * Status of a WebSocket upgrade request: the hub's refusal (400/403/404, always a complete
+ * HTTP answer), or — when the hub passes it on to the echo server, which is no WebSocket
+ * server — whatever comes back: usually 200, or 0 when that server hangs up on it.
  */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,10 +28,13 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
     });
     req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
     req.on('upgrade', (_res, socket) => { socket.destroy(); resolve(101); });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(0) : reject(err)));
     req.end();
   });
 }
+
+/** What the hub answers when it refuses an upgrade itself. */
+const HUB_REFUSALS = [400, 403, 404];
 
 describe('proxy authentication with the cache', { timeout: 60_000 }, () => {
   let hub: Hub;
@@ -66,7 +70,7 @@ describe('proxy authentication with the cache', { timeout: 60_000 }, () => {
     const { id, token } = await hub.ctx.auth.issueToken({ userId: u.id, scopes: ['inherit'] });
     const h = { authorization: `token ${token}` };
     for (let i = 0; i < 3; i++) assert.equal((await get('/user/alice/headers', h)).status, 200);
-    assert.equal(await upgradeStatus(`${url}/user/alice/headers`, h), 200, 'passed on to the server before the revocation');
+    assert.ok(!HUB_REFUSALS.includes(await upgradeStatus(`${url}/user/alice/headers`, h)), 'passed on to the server before the revocation');
     const del = await fetch(`${url}/hub/api/users/alice/tokens/a${id}`, { method: 'DELETE', headers: { authorization: `token ${alice}` } });
     assert.equal(del.status, 204);
     const after = await get('/user/alice/headers', h);
@@ -81,7 +85,7 @@ describe('proxy authentication with the cache', { timeout: 60_000 }, () => {
     assert.equal((await b.login('alice', 'alice-password-1')).status, 302);
     const cookie = `eucp-session=${b.cookie('eucp-session')!.value}`;
     for (let i = 0; i < 3; i++) assert.equal((await get('/user/alice/headers', { cookie })).status, 200);
-    assert.equal(await upgradeStatus(`${url}/user/alice/headers`, { cookie }), 200, 'passed on to the server before logging out');
+    assert.ok(!HUB_REFUSALS.includes(await upgradeStatus(`${url}/user/alice/headers`, { cookie })), 'passed on to the server before logging out');
     assert.equal((await get('/hub/logout', { cookie })).status, 302);
     assert.equal((await get('/user/alice/headers', { cookie })).status, 403);
     assert.equal(await upgradeStatus(`${url}/user/alice/headers`, { cookie }), 403);
