@@ -180,6 +180,22 @@ describe('generated files are read by ncdump, cdo and xarray (tiny profile)', ()
     }
   });
 
+  it('xarray and cdo open every file and read its data variable', async () => {
+    const py = await run(PYTHON, ['-c', [
+      'import sys, xarray as xr',
+      'for p in sys.argv[2:]:',
+      '    ds = xr.open_dataset(sys.argv[1] + "/" + p, use_cftime=True)',
+      '    v = p.rsplit("/", 1)[1].split("_")[0]',
+      '    assert ds[v].size > 0 and ds[v].load().notnull().any(), p',
+      'print(len(sys.argv) - 2)',
+    ].join('\n'), dir, ...files]);
+    assert.equal(Number(py.stdout.trim()), files.length);
+    for (const f of files) {
+      const info = await run(CDO, ['-s', 'sinfon', join(dir, f)]);
+      assert.match(info.stdout, /Grid coordinates/, `cdo sinfon ${f}`);
+    }
+  });
+
   it('cdo reads the two files of data set #2 as one continuous monthly noleap series', async () => {
     const ds2 = expected.datasets['CMIP6.CMIP.SYNLAB.SYN-ESM1-0-LR.historical.r1i1p1f1.Amon.tas.gn.v20190601']!;
     assert.equal(ds2.files.length, 2);

@@ -82,6 +82,33 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
     } finally { k.close(); }
   });
 
+  it('offers the Python and R kernels, a terminal, and cdo and nco on its command line', async () => {
+    const specs = (await (await aliceBrowser.request('/user/alice/api/kernelspecs')).json()) as { kernelspecs: Record<string, unknown> };
+    assert.ok('python3' in specs.kernelspecs, Object.keys(specs.kernelspecs).join(', '));
+    assert.ok('ir' in specs.kernelspecs, `the R kernel: ${Object.keys(specs.kernelspecs).join(', ')}`);
+    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
+    const term = await aliceBrowser.request('/user/alice/api/terminals', { method: 'POST', headers: { 'x-xsrftoken': xsrf } });
+    assert.equal(term.status, 200, await term.clone().text());
+    const { name } = (await term.json()) as { name: string };
+    assert.equal((await aliceBrowser.request(`/user/alice/api/terminals/${name}`, { method: 'DELETE', headers: { 'x-xsrftoken': xsrf } })).status, 204);
+    const created = await aliceBrowser.request('/user/alice/api/kernels', {
+      method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
+    });
+    const { id } = (await created.json()) as { id: string };
+    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    try {
+      await k.waitReady();
+      const r = await k.execute([
+        'import subprocess',
+        'for cmd in (["cdo", "-V"], ["ncks", "--version"], ["ncdump"]):',
+        '    p = subprocess.run(cmd, capture_output=True, text=True)',
+        '    print(cmd[0], "ok" if (p.stdout + p.stderr).strip() else "silent")',
+      ].join('\n'));
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+      assert.match(r.stdout, /cdo ok\nncks ok\nncdump ok/);
+    } finally { k.close(); }
+  });
+
   it('does not let bob reach alice\'s server with his cookie or his token', async () => {
     const viaCookie = await bobBrowser.request('/user/alice/api/status');
     assert.equal(viaCookie.status, 404);
