@@ -2,13 +2,7 @@ import http from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HubContext } from './context.js';
 import { installHttpBasics } from './http/basics.js';
-import { registerAuth } from './auth/plugin.js';
-import { registerLoginPages } from './auth/pages.js';
-import { registerHubApi } from './api/hub.js';
-import { registerUsersApi } from './api/users.js';
-import { registerGroupsApi } from './api/groups.js';
-import { registerTokensApi } from './api/tokens.js';
-import { registerOAuth } from './api/oauth.js';
+import { registerIdentityRoutes } from './http/identity-routes.js';
 import { registerServersApi } from './api/servers.js';
 import { registerProxyApi } from './api/proxy.js';
 import { registerPasswordApi } from './api/passwords.js';
@@ -43,14 +37,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
     bodyLimit: 10 * 1024 * 1024,
   });
   await installHttpBasics(app, ctx);
-
-  await registerAuth(app, ctx);
-  await registerLoginPages(app, ctx);
-  await registerHubApi(app, ctx);
-  await registerUsersApi(app, ctx);
-  await registerGroupsApi(app, ctx);
-  await registerTokensApi(app, ctx);
-  await registerOAuth(app, ctx);
+  await registerIdentityRoutes(app, ctx);
   await registerServersApi(app, ctx);
   await registerProxyApi(app, ctx, routes);
   await registerPasswordApi(app, ctx);

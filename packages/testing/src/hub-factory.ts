@@ -6,17 +6,11 @@ import pino from 'pino';
 import { AppError, type UserName } from '@eucp/core';
 import { Accounts, type UserRecord } from '@eucp/hub/accounts/accounts';
 import { AuthService } from '@eucp/hub/auth/service';
-import { registerAuth } from '@eucp/hub/auth/plugin';
-import { registerLoginPages } from '@eucp/hub/auth/pages';
-import { registerHubApi } from '@eucp/hub/api/hub';
-import { registerUsersApi } from '@eucp/hub/api/users';
-import { registerGroupsApi } from '@eucp/hub/api/groups';
-import { registerTokensApi } from '@eucp/hub/api/tokens';
-import { registerOAuth } from '@eucp/hub/api/oauth';
 import { configSchema } from '@eucp/hub/config/schema';
 import type { HubContext } from '@eucp/hub/context';
 import { openDatabase } from '@eucp/hub/db/index';
 import { installHttpBasics } from '@eucp/hub/http/basics';
+import { registerIdentityRoutes } from '@eucp/hub/http/identity-routes';
 import type { ServerManager } from '@eucp/hub/servers/manager';
 import type { Spawner } from '@eucp/hub/spawners/spawner';
 
@@ -102,13 +96,7 @@ export async function createTestContext(opts: TestContextOptions = {}): Promise<
 export async function buildTestApp(ctx: HubContext): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: ctx.log as unknown as FastifyBaseLogger });
   await installHttpBasics(app, ctx);
-  await registerAuth(app, ctx);
-  await registerLoginPages(app, ctx);
-  await registerHubApi(app, ctx);
-  await registerUsersApi(app, ctx);
-  await registerGroupsApi(app, ctx);
-  await registerTokensApi(app, ctx);
-  await registerOAuth(app, ctx);
+  await registerIdentityRoutes(app, ctx);
   await app.ready();
   return app;
 }

@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '@eucp/core';
+import { listFiles } from '@eucp/testing/files';
 import { generateDemoData, type GenerateOptions } from './index.js';
 
-async function walk(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await visit(p);
-      else out.push(relative(root, p).split(sep).join('/'));
-    }
-  };
-  await visit(root);
-  return out.sort();
-}
 
 interface Expected {
   files: Record<string, { sha256: string; size: number; dataset: string }>;
@@ -37,7 +26,7 @@ describe('generateDemoData (tiny profile)', () => {
     b = join(base, 'nested', 'b');
     const ra = await generateDemoData({ profile: 'tiny', outDir: a });
     await generateDemoData({ profile: 'tiny', outDir: b });
-    filesA = await walk(a);
+    filesA = await listFiles(a);
     assert.equal(ra.files, filesA.length, 'the result counts every file written');
   });
   after(async () => {
@@ -45,7 +34,7 @@ describe('generateDemoData (tiny profile)', () => {
   });
 
   it('is deterministic: two runs into different directories give byte-identical trees', async () => {
-    assert.deepEqual(await walk(b), filesA);
+    assert.deepEqual(await listFiles(b), filesA);
     for (const f of filesA) {
       const [x, y] = await Promise.all([readFile(join(a, f)), readFile(join(b, f))]);
       assert.ok(x.equals(y), `${f} differs between the two runs`);
@@ -56,7 +45,7 @@ describe('generateDemoData (tiny profile)', () => {
     const before = await readFile(join(a, 'SHA256SUMS'), 'utf8');
     await generateDemoData({ profile: 'tiny', outDir: a });
     assert.equal(await readFile(join(a, 'SHA256SUMS'), 'utf8'), before);
-    assert.deepEqual(await walk(a), filesA);
+    assert.deepEqual(await listFiles(a), filesA);
     assert.deepEqual(filesA.filter((f) => /(^|\/)\.eucp-syn-|\.tmp$/.test(f)), []);
   });
 

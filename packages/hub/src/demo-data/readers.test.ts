@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, constants, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { listFiles } from '@eucp/testing/files';
 import { generateDemoData } from './index.js';
 import { CMIP6_REQUIRED_GLOBAL_ATTRIBUTES } from './metadata.js';
 
@@ -26,18 +27,6 @@ async function requireTools(): Promise<void> {
   );
 }
 
-async function walk(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await visit(p);
-      else out.push(relative(root, p).split(sep).join('/'));
-    }
-  };
-  await visit(root);
-  return out.sort();
-}
 
 /** Global and variable attributes from `ncdump -h` (text values unquoted, numbers as text). */
 function parseHeader(cdl: string): { global: Map<string, string>; vars: Map<string, Map<string, string>>; dims: Map<string, string> } {
@@ -129,7 +118,7 @@ describe('generated files are read by ncdump, cdo and xarray (tiny profile)', ()
     await requireTools();
     dir = await mkdtemp(join(tmpdir(), 'eucp-syn-read-'));
     await generateDemoData({ profile: 'tiny', outDir: dir });
-    files = (await walk(dir)).filter((f) => f.endsWith('.nc'));
+    files = (await listFiles(dir)).filter((f) => f.endsWith('.nc'));
     expected = JSON.parse(await readFile(join(dir, 'expected.json'), 'utf8')) as Expected;
   });
   after(async () => {
@@ -292,7 +281,7 @@ describe('default profile follows the spec grids and periods', () => {
 
   it('is about the size the spec states (NetCDF part 20-35 MB)', async () => {
     let total = 0;
-    for (const f of (await walk(dir)).filter((x) => x.endsWith('.nc'))) total += (await stat(join(dir, f))).size;
+    for (const f of (await listFiles(dir)).filter((x) => x.endsWith('.nc'))) total += (await stat(join(dir, f))).size;
     assert.ok(total > 20e6 && total < 35e6, `NetCDF total ${total} bytes`);
   });
 });

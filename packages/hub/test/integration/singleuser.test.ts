@@ -34,6 +34,20 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
 
   after(async () => { await hub?.destroy(); });
 
+  /** A new Python kernel in alice's server, through the proxy, with her browser's cookies. */
+  async function openAliceKernel(): Promise<KernelClient> {
+    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
+    const created = await aliceBrowser.request('/user/alice/api/kernels', {
+      method: 'POST', body: JSON.stringify({ name: 'python3' }),
+      headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { id } = (await created.json()) as { id: string };
+    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    await k.waitReady();
+    return k;
+  }
+
   it('starts alice\'s server from her session and reports progress until ready', async () => {
     const events = await startServerAndWait(aliceBrowser, 'alice', await csrfOf(aliceBrowser));
     assert.equal(events[0]!.message, 'Server requested');
@@ -58,16 +72,8 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
   });
 
   it('runs a cell over the proxied WebSocket that opens EUCP-SYN with xarray and prints the global-mean tas', async () => {
-    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
-    const created = await aliceBrowser.request('/user/alice/api/kernels', {
-      method: 'POST', body: JSON.stringify({ name: 'python3' }),
-      headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
-    });
-    assert.equal(created.status, 201, await created.clone().text());
-    const kernel = (await created.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${kernel.id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    const k = await openAliceKernel();
     try {
-      await k.waitReady();
       const { file, oracle } = demoTasFile(hub.stateDir);
       const r = await k.execute([
         'import xarray as xr, numpy as np',
@@ -91,13 +97,8 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
     assert.equal(term.status, 200, await term.clone().text());
     const { name } = (await term.json()) as { name: string };
     assert.equal((await aliceBrowser.request(`/user/alice/api/terminals/${name}`, { method: 'DELETE', headers: { 'x-xsrftoken': xsrf } })).status, 204);
-    const created = await aliceBrowser.request('/user/alice/api/kernels', {
-      method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
-    });
-    const { id } = (await created.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    const k = await openAliceKernel();
     try {
-      await k.waitReady();
       const r = await k.execute([
         'import subprocess',
         'for cmd in (["cdo", "-V"], ["ncks", "--version"], ["ncdump"]):',
@@ -145,14 +146,8 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
   });
 
   it('keeps alice\'s kernel inside her sandbox: no bob, no hub state, no writes to /data, no root', async () => {
-    const xsrf = aliceBrowser.cookie('_xsrf')?.value ?? '';
-    const created = await aliceBrowser.request('/user/alice/api/kernels', {
-      method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-xsrftoken': xsrf },
-    });
-    const { id } = (await created.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/alice/api/kernels/${id}/channels`), { cookie: aliceBrowser.cookieHeader('/user/alice/') });
+    const k = await openAliceKernel();
     try {
-      await k.waitReady();
       const bobUnix = `${hub.unixUserPrefix}bob`;
       const r = await k.execute([
         'import os, json, glob',
