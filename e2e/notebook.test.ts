@@ -24,7 +24,7 @@ describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
   let erinPassword = '';
 
   before(async () => {
-    hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
+    hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = false\n' });
     profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
     // A fresh profile every run: no cookies or cache from an earlier run.
     browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

@@ -38,13 +38,20 @@ if [ ! -f node_modules/.eucp-lock-sha ] || [ "$(cat node_modules/.eucp-lock-sha)
   echo "$lock_sum" > node_modules/.eucp-lock-sha
 fi
 
-# 3. Build: TypeScript (incremental) and the web UI (only when its sources changed).
+# 3. Build: TypeScript (incremental), the web UI and the JupyterLab UI (only when their sources changed).
 npx tsc -b
 web_sum=$(find packages/web/src packages/web/public packages/web/index.html packages/web/vite.config.ts -type f 2>/dev/null | sort | xargs cat 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f packages/web/dist/.eucp-src-sha ] || [ "$(cat packages/web/dist/.eucp-src-sha)" != "$web_sum" ]; then
   log "building the web UI"
   npm run build -w packages/web --silent >&2
   echo "$web_sum" > packages/web/dist/.eucp-src-sha
+fi
+# The JupyterLab UI of the lab server (webpack, about a minute), when its sources or the lock changed.
+lab_ui_sum=$(find packages/lab-ui/src packages/lab-ui/package.json packages/lab-ui/*.mjs package-lock.json -type f 2>/dev/null | sort | xargs cat 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f packages/lab-ui/dist/.eucp-src-sha ] || [ "$(cat packages/lab-ui/dist/.eucp-src-sha)" != "$lab_ui_sum" ]; then
+  log "building the JupyterLab UI (packages/lab-ui)"
+  NODE_OPTIONS=--max-old-space-size=4096 npm run build -w packages/lab-ui --silent >&2
+  echo "$lab_ui_sum" > packages/lab-ui/dist/.eucp-src-sha
 fi
 
 # 4. Demo climate data (EUCP-SYN) in the state directory, unless a data dir is configured.

@@ -85,7 +85,8 @@ export class EucpHubUnderTest {
       '# written by bench/hub-vs-jupyterhub',
       `dataDir = "${this.dataDir}"`, '',
       '[log]', 'level = "warn"', '',
-      '[spawner]', `unixUserPrefix = "${this.prefix}"`, '',
+      // The same jupyterhub-singleuser on both sides: the hubs are what is compared.
+      '[spawner]', `unixUserPrefix = "${this.prefix}"`, 'server = "singleuser"', '',
       '[culler]', 'enabled = false', '',
     ].join('\n'));
     this.logFile = path.join(this.runDir, 'eucp-hub.log');

@@ -4,3 +4,7 @@ export * from './scopes.js';
 export * from './time.js';
 export * from './servers.js';
 export * from './limits.js';
+export * from './cookies.js';
+export * from './nbformat.js';
+export * from './trust.js';
+export * from './outputs.js';

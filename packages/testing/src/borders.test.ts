@@ -26,7 +26,8 @@ function imports(file: string): string[] {
 
 const FORBIDDEN: Record<string, RegExp> = {
   core: /^(@eucp\/|node:(fs|child_process|net|http|https|dgram)|fs$|child_process$)/,
-  hub: /^@eucp\/(cli|web|testing)/,
+  hub: /^@eucp\/(cli|web|testing|lab)/,
+  lab: /^@eucp\/(hub|cli|web|testing)/,
   cli: /^@eucp\/(web|testing)/,
   web: /^@eucp\//,
 };

@@ -23,6 +23,8 @@ export interface HubProcessOptions {
   /** Data cache; default: the tiny EUCP-SYN profile generated into the state dir. */
   dataDir?: string;
   env?: Record<string, string>;
+  /** `spawner.server`: the single-user server users get (the hub's default, `lab`, when omitted). */
+  server?: 'lab' | 'singleuser';
 }
 
 /**
@@ -55,6 +57,7 @@ export class HubProcess {
         'level = "warn"',
         '[spawner]',
         `unixUserPrefix = ${JSON.stringify(prefix)}`,
+        opts.server ? `server = ${JSON.stringify(opts.server)}` : '',
         opts.toml ?? '',
       ].join('\n'));
       if (!opts.dataDir) await cli(['data', 'generate', '--profile', 'tiny', '--out', dataDir], { EUCP_STATE_DIR: stateDir });

@@ -20,6 +20,8 @@ const limitsOverrideSchema = z
   .object({
     memoryLimitBytes: z.number().int().positive().nullable().optional(),
     cpuLimitCores: z.number().positive().nullable().optional(),
+    server: z.enum(['lab', 'singleuser']).optional()
+      .describe('Which single-user server this user or group gets (overrides spawner.server).'),
   })
   .strict();
 
@@ -56,10 +58,12 @@ export const configSchema = z
     spawner: z.object({
       kind: z.enum(['local-sandbox']).default('local-sandbox')
         .describe('How servers are started: local-sandbox = bubblewrap + a Unix account + cgroups on this machine.'),
-      cmd: z.array(z.string()).default(['/usr/bin/python3', '/usr/bin/jupyterhub-singleuser'])
-        .describe('Command (argv) of the single-user server.'),
+      server: z.enum(['lab', 'singleuser']).default('lab')
+        .describe('Single-user server of every user: lab = the EUCP lab server (JupyterLab 4, outputs kept while no browser is open); singleuser = the unmodified jupyterhub-singleuser (classic Notebook), for JupyterHub-ready setups. Per user or group: spawner.users.<name>.server, spawner.groups.<name>.server.'),
+      cmd: z.array(z.string()).nullable().default(null)
+        .describe('Command (argv) of the single-user server; null = the one `server` names.'),
       app: z.string().default('notebook.notebookapp.NotebookApp')
-        .describe('JUPYTERHUB_SINGLEUSER_APP: the Jupyter application the single-user server runs (classic Notebook UI).'),
+        .describe('JUPYTERHUB_SINGLEUSER_APP: the Jupyter application jupyterhub-singleuser runs (classic Notebook UI).'),
       startTimeoutMs: z.number().int().positive().default(60_000)
         .describe('How long a server may take to answer after it was started before the spawn fails.'),
       slowSpawnTimeoutMs: z.number().int().positive().default(10_000)
@@ -75,9 +79,9 @@ export const configSchema = z
       defaults: limitsSchema.default({ memoryLimitBytes: 2 * 1024 ** 3, cpuLimitCores: 1 })
         .describe('Resource limits of every server unless a group or user setting overrides them.'),
       groups: z.record(z.string(), limitsOverrideSchema).default({})
-        .describe('Limits per hub group (the largest of a user\'s groups applies).'),
+        .describe('Limits (the largest of a user\'s groups applies) and server choice per hub group.'),
       users: z.record(z.string(), limitsOverrideSchema).default({})
-        .describe('Limits per hub user (override group and default limits).'),
+        .describe('Limits and server choice per hub user (override group and default settings).'),
     }).strict().prefault({}),
     culler: z.object({
       enabled: z.boolean().default(true).describe('Stop servers that have been idle for timeoutMs.'),

@@ -11,6 +11,7 @@ import type { Spawner, SpawnerState } from '../spawners/spawner.js';
 import type { RouteTable } from '../proxy/routes.js';
 import { oauthClientId, serverTokenScopes, singleUserEnv } from './env.js';
 import { ProgressChannel } from './progress.js';
+import { serverCommandFor } from './server-command.js';
 import { waitForHttp } from './readiness.js';
 
 export type ServerRow = Selectable<ServersTable>;
@@ -196,8 +197,10 @@ export class ServerManager {
         user, server, apiToken: token, hubApiUrl: this.deps.hubApiUrl(), app: cfg.spawner.app, limits,
         publicHost: cfg.publicUrl ? new URL(cfg.publicUrl).origin : '',
       });
+      const groups = await this.groupsOf(u.id);
+      const command = serverCommandFor(cfg.spawner, user, groups);
       const result = await this.deps.spawner.start(
-        { user, groups: await this.groupsOf(u.id), server, prefix, env, cmd: cfg.spawner.cmd, args: [], limits },
+        { user, groups, server, prefix, env, cmd: command.cmd, args: [], readOnlyBinds: command.readOnlyBinds, limits },
         (p) => channel.emit({ progress: 10 + p.progress * 0.5, message: p.message }),
       );
       spawnerState = result.state;

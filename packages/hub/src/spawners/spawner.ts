@@ -19,6 +19,8 @@ export interface SpawnSpec {
   cmd: readonly string[];
   /** Extra arguments appended to `cmd`. */
   args: readonly string[];
+  /** Host paths the server's code needs, bound read-only at the same path (absent = none). */
+  readOnlyBinds?: readonly string[];
   limits: ResourceLimits;
 }
 

@@ -60,7 +60,7 @@ describe('hub restart', { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });
+    hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = false\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });
@@ -91,7 +91,7 @@ describe('memory limit', { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ toml: 'pollIntervalMs = 1000\n[spawner.users.carol]\nmemoryLimitBytes = 536870912\n[culler]\nenabled = false\n' });
+    hub = await HubProcess.start({ server: 'singleuser', toml: 'pollIntervalMs = 1000\n[spawner.users.carol]\nmemoryLimitBytes = 536870912\n[culler]\nenabled = false\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });
@@ -121,7 +121,7 @@ describe('idle culler', { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ toml: '[culler]\nenabled = true\ntimeoutMs = 3000\neveryMs = 1000\n' });
+    hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = true\ntimeoutMs = 3000\neveryMs = 1000\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });

@@ -1,8 +1,9 @@
 /**
- * The whole path a scientist takes, with real parts: a hub process, the unmodified
- * `jupyterhub-singleuser` (classic Notebook) in a bubblewrap sandbox as the user's Unix
- * account, the OAuth handshake through the hub's proxy, and a Python kernel reading
- * EUCP-SYN with xarray over the proxied WebSocket.
+ * The whole path a scientist takes, with real parts: a hub process, a single-user server
+ * in a bubblewrap sandbox as the user's Unix account — both kinds: the unmodified
+ * `jupyterhub-singleuser` (classic Notebook) and the EUCP lab server (JupyterLab 4) —
+ * the OAuth handshake through the hub's proxy, and a Python kernel reading EUCP-SYN with
+ * xarray over the proxied WebSocket. Every isolation check runs against both.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
 import { api, csrfOf, demoTasFile, startServerAndWait, wsUrl } from './helpers.js';
 
-describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
+for (const kind of ['singleuser', 'lab'] as const) describe(`${kind} servers behind the hub`, { timeout: 600_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   let aliceBrowser: BrowserClient;
@@ -21,7 +22,7 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
   let bobToken: string;
 
   before(async () => {
-    hub = await HubProcess.start({ toml: '[spawner.defaults]\nmemoryLimitBytes = 2147483648\ncpuLimitCores = 1\n' });
+    hub = await HubProcess.start({ server: kind, toml: '[spawner.defaults]\nmemoryLimitBytes = 2147483648\ncpuLimitCores = 1\n' });
     admin = await hub.adminToken();
     await hub.cli(['user', 'add', 'alice', '--password-stdin'], 'alice-password-1\n');
     await hub.cli(['user', 'add', 'bob', '--password-stdin'], 'bob-password-1\n');
@@ -60,15 +61,16 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
     assert.equal(status.limits.memoryLimitBytes, 2147483648);
   });
 
-  it('completes the OAuth handshake through the proxy and serves the classic Notebook UI', async () => {
-    const res = await aliceBrowser.get('/user/alice/tree');
+  it(`completes the OAuth handshake through the proxy and serves the ${kind === 'lab' ? 'JupyterLab' : 'classic Notebook'} UI`, async () => {
+    const res = await aliceBrowser.get(kind === 'lab' ? '/user/alice/lab' : '/user/alice/tree');
     const html = await res.text();
     assert.equal(res.status, 200, html.slice(0, 500));
-    assert.match(html, /Jupyter Notebook|notebook_list/);
+    assert.match(html, kind === 'lab' ? /jupyter-config-data/ : /Jupyter Notebook|notebook_list/);
     const hops = aliceBrowser.history.map((h) => h.url.split('?')[0]);
     assert.ok(hops.includes('/hub/api/oauth2/authorize'), hops.join(' → '));
     assert.ok(hops.includes('/user/alice/oauth_callback'), hops.join(' → '));
     assert.ok(aliceBrowser.cookie('jupyterhub-user-alice'), 'the server set its own login cookie');
+    assert.ok(aliceBrowser.cookie('_xsrf'), 'and the _xsrf cookie JupyterLab echoes');
   });
 
   it('runs a cell over the proxied WebSocket that opens EUCP-SYN with xarray and prints the global-mean tas', async () => {
@@ -123,6 +125,16 @@ describe('single-user servers behind the hub', { timeout: 600_000 }, () => {
     const anon = await fetch(`${hub.url}/user/alice/tree`, { redirect: 'manual', headers: { accept: 'text/html' } });
     assert.equal(anon.status, 302);
     assert.match(anon.headers.get('location') ?? '', /^\/hub\/login\?next=/);
+  });
+
+  it("refuses bob even when he reaches alice's server directly, bypassing the hub's proxy", async () => {
+    const routes = (await (await api(hub.url, admin, 'GET', '/hub/api/proxy')).json()) as Record<string, { target: string }>;
+    const target = routes['/user/alice/']!.target.replace(/\/$/, '');
+    const asBob = await fetch(`${target}/user/alice/api/contents`, { headers: { authorization: `token ${bobToken}` } });
+    assert.equal(asBob.status, 403);
+    assert.equal((await fetch(`${target}/user/alice/api/contents`)).status, 403);
+    const asAlice = await fetch(`${target}/user/alice/api/contents`, { headers: { cookie: aliceBrowser.cookieHeader('/user/alice/') } });
+    assert.equal(asAlice.status, 200, 'her own login cookie works on the server itself');
   });
 
   it('refuses a cross-site WebSocket (Origin checked)', async () => {

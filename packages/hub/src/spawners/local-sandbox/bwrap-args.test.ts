@@ -89,6 +89,16 @@ describe('buildBwrapArgs', () => {
     assert.ok(args.indexOf('--args') < sep);
   });
 
+  it("binds the server's own code read-only at the same path, and refuses relative or climbing paths", () => {
+    const code = ['/opt/eucp/node_modules', '/opt/eucp/packages/lab/dist'];
+    const args = buildBwrapArgs({ ...layout, readOnlyBinds: code });
+    for (const p of code) assert.ok(triples(args, '--ro-bind').some(([s, d]) => s === p && d === p), p);
+    assert.ok(!triples(args, '--bind').some(([s]) => code.includes(s!)), 'never read-write');
+    for (const bad of ['opt/eucp', '/opt/eucp/../../root']) {
+      assert.throws(() => buildBwrapArgs({ ...layout, readOnlyBinds: [bad] }), (e) => isAppError(e) && e.code === 'SPAWN_FAILED');
+    }
+  });
+
   it('ends with -- and the server argv, untouched', () => {
     assert.deepEqual(args.slice(sep + 1), layout.argv);
   });

@@ -56,6 +56,8 @@ export interface SandboxLayout {
   hostRoot: readonly HostRootEntry[];
   /** The server's argv (`[...cmd, ...args]`). */
   argv: readonly string[];
+  /** Absolute host paths bound read-only at the same path (the server's own code). */
+  readOnlyBinds?: readonly string[];
   statusFd?: number;
   argsFd?: number;
 }
@@ -100,6 +102,12 @@ export function buildBwrapArgs(layout: SandboxLayout): string[] {
     '--symlink', '/tmp', '/var/tmp',
     '--bind', layout.hostHome, home,
     '--ro-bind', layout.dataDir, SANDBOX_DATA_DIR,
+  );
+  for (const p of layout.readOnlyBinds ?? []) {
+    if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Read-only bind ${JSON.stringify(p)} is not an absolute path.`);
+    args.push('--ro-bind', p, p);
+  }
+  args.push(
     // Last: the sandbox's own root tmpfs becomes read-only (its mounts stay as they are).
     '--remount-ro', '/',
     '--chdir', home,

@@ -224,7 +224,7 @@ export class LocalSandboxSpawner implements Spawner {
           gid: account.gid,
           stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data] },
           tools: this.tools,
-          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args] }),
+          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: spec.readOnlyBinds }),
         });
         const envArgs = encodeNulSeparated(buildEnvArgs(env));
 
