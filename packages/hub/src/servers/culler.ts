@@ -37,6 +37,21 @@ export function kernelsVerdict(kernels: unknown, now: number, timeoutMs: number)
   return 'idle';
 }
 
+/**
+ * The verdict on a server that the hub thinks idle, from its kernels and its own
+ * `GET api/status`: a busy kernel spares it (see {@link kernelsVerdict}), and so does a
+ * `last_activity` the server reports younger than the timeout — activity the hub has not
+ * heard about yet, such as a program running in a terminal (the lab server counts that as
+ * activity until it ends).
+ */
+export function serverVerdict(kernels: unknown, status: unknown, now: number, timeoutMs: number): 'busy' | 'idle' | 'unknown' {
+  const verdict = kernelsVerdict(kernels, now, timeoutMs);
+  if (verdict === 'busy') return 'busy';
+  const last = typeof status === 'object' && status !== null ? parseTimestamp((status as { last_activity?: unknown }).last_activity) : null;
+  if (last !== null && now - last < timeoutMs) return 'busy';
+  return verdict;
+}
+
 /** GETs JSON from a single-user server with a token; null on any failure. */
 function getJson(url: string, token: string): Promise<unknown> {
   return new Promise((resolve) => {
@@ -54,9 +69,10 @@ function getJson(url: string, token: string): Promise<unknown> {
 }
 
 /**
- * Stops servers idle for longer than `timeoutMs` — except a server with a busy kernel:
- * a long computation that prints nothing is work, not idleness. Busy-ness is asked of the
- * server itself (`GET <prefix>api/kernels`) with a short-lived token of the owner.
+ * Stops servers idle for longer than `timeoutMs` — except a server with a busy kernel or
+ * a running terminal program: a long computation that prints nothing is work, not
+ * idleness. Busy-ness is asked of the server itself (`GET <prefix>api/kernels` and
+ * `api/status`) with a short-lived token of the owner.
  */
 export class IdleCuller {
   private timer: NodeJS.Timeout | null = null;
@@ -125,8 +141,10 @@ export class IdleCuller {
       userId, scopes: [`access:servers!server=${user}/${server}`], note: 'idle culler check',
     });
     try {
-      const kernels = await getJson(`${target}${serverPrefix(user, server)}api/kernels`, token);
-      return kernelsVerdict(kernels, this.opts.now(), this.opts.timeoutMs);
+      const base = `${target}${serverPrefix(user, server)}api`;
+      // The culler's own request must not count as activity on the server (api/status never does).
+      const [kernels, status] = await Promise.all([getJson(`${base}/kernels?no_track_activity=1`, token), getJson(`${base}/status`, token)]);
+      return serverVerdict(kernels, status, this.opts.now(), this.opts.timeoutMs);
     } finally {
       await this.credentials.revokeToken(id);
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ServerName, UserName } from '@eucp/core';
 import { oauthClientId, singleUserEnv } from './env.js';
 import { ProgressChannel, type ProgressEvent } from './progress.js';
-import { kernelsVerdict } from './culler.js';
+import { kernelsVerdict, serverVerdict } from './culler.js';
 
 describe('single-user environment', () => {
   const env = singleUserEnv({
@@ -68,5 +68,13 @@ describe('culler verdict on a server\'s kernels', () => {
   it('says unknown for anything that is not a kernel list', () => {
     assert.equal(kernelsVerdict(null, now, hour), 'unknown');
     assert.equal(kernelsVerdict({ message: 'Forbidden' }, now, hour), 'unknown');
+  });
+  it('spares a server that reports recent activity of its own (a program running in a terminal)', () => {
+    const idleKernels = [{ execution_state: 'idle' }];
+    assert.equal(serverVerdict(idleKernels, { last_activity: ago(1000) }, now, hour), 'busy');
+    assert.equal(serverVerdict(idleKernels, { last_activity: ago(2 * hour) }, now, hour), 'idle');
+    assert.equal(serverVerdict(idleKernels, null, now, hour), 'idle', 'a server without api/status is judged by its kernels');
+    assert.equal(serverVerdict(null, { last_activity: ago(2 * hour) }, now, hour), 'unknown');
+    assert.equal(serverVerdict([{ execution_state: 'busy' }], null, now, hour), 'busy');
   });
 });

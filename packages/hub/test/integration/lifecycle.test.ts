@@ -1,17 +1,21 @@
 /**
- * Server lifecycle with real parts: a hub killed with SIGKILL re-adopts running servers,
- * a server that exceeds its memory limit is stopped with a clear message, and the idle
- * culler spares a server whose kernel is busy.
+ * Server lifecycle with real parts, for both single-user servers (the EUCP lab server and
+ * the unmodified jupyterhub-singleuser): a hub killed with SIGKILL re-adopts running
+ * servers, a server that exceeds its memory limit is stopped with a clear message, and the
+ * idle culler spares a server whose kernel is busy (or, on the lab server, whose terminal
+ * runs a program).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
 import { api, waitForServer, wsUrl } from './helpers.js';
 
 const run = promisify(execFile);
+const KINDS = ['lab', 'singleuser'] as const;
 
 /** Live processes of a Unix account (zombies hold no resources and are left out). */
 async function processesOf(unixUser: string): Promise<string[]> {
@@ -56,11 +60,11 @@ async function kernelOf(hub: HubProcess, user: string, token: string): Promise<K
   return k;
 }
 
-describe('hub restart', { timeout: 300_000 }, () => {
+for (const kind of KINDS) describe(`hub restart (${kind})`, { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = false\n' });
+    hub = await HubProcess.start({ server: kind, toml: '[culler]\nenabled = false\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });
@@ -87,11 +91,11 @@ describe('hub restart', { timeout: 300_000 }, () => {
   });
 });
 
-describe('memory limit', { timeout: 300_000 }, () => {
+for (const kind of KINDS) describe(`memory limit (${kind})`, { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ server: 'singleuser', toml: 'pollIntervalMs = 1000\n[spawner.users.carol]\nmemoryLimitBytes = 536870912\n[culler]\nenabled = false\n' });
+    hub = await HubProcess.start({ server: kind, toml: 'pollIntervalMs = 1000\n[spawner.users.carol]\nmemoryLimitBytes = 536870912\n[culler]\nenabled = false\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });
@@ -117,11 +121,11 @@ describe('memory limit', { timeout: 300_000 }, () => {
   });
 });
 
-describe('idle culler', { timeout: 300_000 }, () => {
+for (const kind of KINDS) describe(`idle culler (${kind})`, { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let admin: string;
   before(async () => {
-    hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = true\ntimeoutMs = 3000\neveryMs = 1000\n' });
+    hub = await HubProcess.start({ server: kind, toml: '[culler]\nenabled = true\ntimeoutMs = 3000\neveryMs = 1000\n' });
     admin = await hub.adminToken();
   });
   after(async () => { await hub?.destroy(); });
@@ -142,5 +146,28 @@ describe('idle culler', { timeout: 300_000 }, () => {
     k.close();
     await until('the idle server to be culled', async () => (await statusOf(hub, admin, 'dave')).state === 'stopped', 60_000);
     assert.ok(Date.now() - started > 10_000);
+  });
+
+  if (kind === 'lab') it('spares a server whose terminal runs a program, then culls it once the program ended', async () => {
+    await api(hub.url, admin, 'POST', '/hub/api/users/dave/server');
+    const token = (await hub.cli(['token', 'issue', 'dave'])).trim();
+    await waitForServer(hub.url, 'dave', token);
+    const created = await fetch(`${hub.url}/user/dave/api/terminals`, { method: 'POST', headers: { authorization: `token ${token}` } });
+    const { name } = (await created.json()) as { name: string };
+    const ws = new WebSocket(wsUrl(hub.url, `/user/dave/terminals/websocket/${name}`), { headers: { authorization: `token ${token}` } });
+    let screen = '';
+    ws.on('message', (m) => {
+      const [kind, data] = JSON.parse(String(m)) as [string, string];
+      if (kind === 'stdout') screen += data;
+    });
+    await new Promise((r) => ws.once('open', r));
+    const started = Date.now();
+    ws.send(JSON.stringify(['stdin', 'sleep 9; echo slept-$((4*4))\r']));
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.equal((await statusOf(hub, admin, 'dave')).state, 'running', 'a terminal running a program keeps its server');
+    await until('the program to end', async () => screen.includes('slept-16'));
+    ws.close();
+    await until('the idle server to be culled', async () => (await statusOf(hub, admin, 'dave')).state === 'stopped', 60_000);
+    assert.ok(Date.now() - started > 9000);
   });
 });
