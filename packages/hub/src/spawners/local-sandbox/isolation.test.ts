@@ -13,7 +13,7 @@ import { ECHO_SERVER_PATH, answers, getJson, waitForHttp, waitUntil } from '@euc
 import type { SpawnResult, SpawnSpec } from '../spawner.js';
 import type { LocalSandboxSpawner } from './local-sandbox-spawner.js';
 import { findFreePort } from './process-info.js';
-import { type SandboxTestEnv, createSandboxTestEnv } from './test-fixture.js';
+import { type SandboxTestEnv, createSandboxTestEnv } from '@eucp/testing/sandbox-env';
 import { lookupAccount } from './unix-accounts.js';
 
 interface Answer {
@@ -124,9 +124,11 @@ describe('local sandbox isolation', { concurrency: false }, () => {
       assert.equal(r.errno, 'ENOENT', `${p} does not exist in the sandbox`);
     }
     assert.deepEqual((await readA('/tmp')).entries, [], 'a private, empty /tmp');
-    assert.equal((await writeA('/tmp/scratch')).ok, true, '/tmp is writable');
+    // A name nothing on the host uses, so "absent on the host" means "not the host's /tmp".
+    const scratch = `/tmp/eucp-scratch-${process.pid}-${Date.now()}`;
+    assert.equal((await writeA(scratch)).ok, true, '/tmp is writable');
     assert.equal((await readA('/tmp')).entries?.length, 1);
-    await assert.rejects(access('/tmp/scratch'), 'host /tmp untouched');
+    await assert.rejects(access(scratch), 'host /tmp untouched');
     assert.deepEqual((await act(b, 'bob', 'read', { path: '/tmp' })).entries, [], "bob's /tmp is not alice's");
   });
 

@@ -13,7 +13,7 @@ import { ECHO_SERVER_PATH, answers, getJson, spawnerContract, waitForHttp } from
 import type { ServerStatus, SpawnerState } from '../spawner.js';
 import { detectCgroupDriver } from './cgroups.js';
 import { lookupAccount } from './unix-accounts.js';
-import { type SandboxTestEnv, createSandboxTestEnv } from './test-fixture.js';
+import { type SandboxTestEnv, createSandboxTestEnv } from '@eucp/testing/sandbox-env';
 
 spawnerContract('LocalSandboxSpawner', async () => {
   const env = await createSandboxTestEnv(ECHO_SERVER_PATH);
@@ -126,7 +126,6 @@ describe('LocalSandboxSpawner on this machine', { concurrency: false }, () => {
 
   it('servers survive a hub killed with SIGKILL; a new hub process polls and stops them', async () => {
     const script = `
-      import { createSandboxTestEnv } from ${JSON.stringify(path.join(import.meta.dirname, 'test-fixture.ts'))};
       import { LocalSandboxSpawner } from ${JSON.stringify(path.join(import.meta.dirname, 'local-sandbox-spawner.ts'))};
       import pino from 'pino';
       const o = JSON.parse(process.env.EUCP_TEST_OPTS);

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import type { ServerName, UserName } from '@eucp/core';
-import type { SpawnSpec } from '../spawner.js';
-import { CONTROLLERS } from './cgroup-limits.js';
-import { LocalSandboxSpawner, type LocalSandboxSpawnerOptions } from './local-sandbox-spawner.js';
-import { listPids, pollUntil, trySignal } from './process-info.js';
+import type { SpawnSpec } from '@eucp/hub/spawners/spawner';
+import { CONTROLLERS } from '@eucp/hub/spawners/local-sandbox/cgroup-limits';
+import { LocalSandboxSpawner, type LocalSandboxSpawnerOptions } from '@eucp/hub/spawners/local-sandbox/local-sandbox-spawner';
+import { listPids, pollUntil, trySignal } from '@eucp/hub/spawners/local-sandbox/process-info';
 
 const execFileAsync = promisify(execFile);
 
