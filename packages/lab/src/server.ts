@@ -47,6 +47,8 @@ export async function startLab(startup: LabStartup, log: Logger): Promise<Runnin
 
   await kernels.adopt();
   await sessions.load();
+  // Before serving: executions the previous lab server left running go on being captured.
+  await execution.resume();
   await terminals.reattach();
 
   const loginSessions = new LoginSessions(config.stateDir);

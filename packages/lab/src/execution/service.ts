@@ -3,7 +3,9 @@
  * D10). It maps every tracked `execute_request` (`msg_id` → notebook path + cell id),
  * reduces the kernel's IOPub messages into nbformat outputs (`@eucp/core` outputs),
  * announces numbered events, and has {@link NotebookWriter} store the outputs in the
- * notebook whenever no browser is attached to its kernel.
+ * notebook whenever no browser is attached to its kernel. Unfinished executions are
+ * recorded on disk (`persist.ts`) so the next lab server can {@link ServerExecution.resume}
+ * them (`resume.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,10 +17,12 @@ import type { Kernel, KernelManager, KernelMessage, KernelStatusEvent } from '..
 import type { SessionManager } from '../sessions/types.js';
 import { EventLog } from './events.js';
 import { KernelWatch } from './kernel-watch.js';
+import { recordOf, RunStore, type RunRecord } from './persist.js';
+import { firstFreeSpillId, Resumption, type ResumeHost } from './resume.js';
 import { SpillStore } from './spill.js';
 import { NotebookRuns, Run } from './tracker.js';
 import type { CellRunState, ExecutionEvent, ExecutionService, ServerExecuteRequest, TrackedExecution } from './types.js';
-import { NotebookWriter, type CellWrite } from './writer.js';
+import { NotebookWriter } from './writer.js';
 
 /** nbformat cell id (JEP 62). */
 export const CELL_ID_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -28,7 +32,10 @@ export interface ServerExecutionDeps {
   sessions: SessionManager;
   contents: ContentsManager;
   log: Logger;
-  /** The lab server's state directory; capped outputs are spilled to `<stateDir>/outputs/`. */
+  /**
+   * The lab server's state directory; capped outputs are spilled to `<stateDir>/outputs/`,
+   * unfinished executions are recorded in `<stateDir>/execution/` (see {@link ServerExecution.resume}).
+   */
   stateDir: string;
   /** Clock (epoch ms) for event times. Default `Date.now`. */
   now?: () => number;
@@ -42,7 +49,11 @@ export interface ServerExecutionDeps {
 }
 
 const normPath = (p: string): string => p.replace(/^\/+/, '');
-const fileKey = (msgId: string, spillId: number): string => `${msgId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}-${spillId}`;
+const runKey = (msgId: string): string => msgId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+const fileKey = (msgId: string, spillId: number): string => `${runKey(msgId)}-${spillId}`;
+/** The fields of a stored record that start a {@link Run}. */
+const pick = ({ msgId, path, cellId, kernelId, origin, code, requestedAt, recordTiming, kernelSession }: RunRecord) =>
+  ({ msgId, path, cellId, kernelId, origin, code, requestedAt, recordTiming, kernelSession });
 
 /** See the module comment. One instance per lab server; {@link close} it on exit. */
 export class ServerExecution implements ExecutionService {
@@ -57,19 +68,28 @@ export class ServerExecution implements ExecutionService {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly watcher: KernelWatch;
+  private readonly store: RunStore;
+  /** The unfinished executions of an earlier lab server (see {@link resume}). */
+  private readonly resumption: Resumption;
 
   constructor(private readonly deps: ServerExecutionDeps) {
     this.log = deps.log.child({ component: 'execution' });
     this.now = deps.now ?? Date.now;
     this.events = new EventLog({ log: this.log });
     this.spills = new SpillStore(join(deps.stateDir, 'outputs'), this.log);
+    this.store = new RunStore(join(deps.stateDir, 'execution'), this.log);
+    this.resumption = new Resumption(this.store.loadSync(), this.resumeHost());
     this.writer = new NotebookWriter({
       contents: deps.contents,
       log: this.log,
       now: this.now,
       quietMs: deps.writeQuietMs,
       maxWaitMs: deps.writeMaxWaitMs,
-      source: { cellStates: (p, ids) => this.cellStates(p, ids), attached: (p) => this.attached(p) },
+      source: {
+        cellStates: (p, ids) => this.notebooks.get(p)?.cellWrites(ids) ?? new Map(),
+        attached: (p) => this.attached(p),
+        written: (p, ids) => this.written(p, ids),
+      },
     });
     this.watcher = new KernelWatch({
       kernels: deps.kernels,
@@ -96,7 +116,7 @@ export class ServerExecution implements ExecutionService {
       if (!session || !session.path.endsWith('.ipynb') || this.live.has(msg.header.msg_id)) return;
       const path = normPath(session.path);
       const deleted = msg.metadata['deletedCells'];
-      if (Array.isArray(deleted)) this.forgetCells(path, deleted.filter((d): d is string => typeof d === 'string'));
+      if (Array.isArray(deleted)) this.notebooks.get(path)?.forget(deleted.filter((d): d is string => typeof d === 'string'));
       this.track(kernel, {
         msgId: msg.header.msg_id,
         path,
@@ -159,11 +179,13 @@ export class ServerExecution implements ExecutionService {
     this.events.flushAll();
     while (this.ending.size) await Promise.all([...this.ending]);
     await this.writer.flush();
+    await this.store.flush();
   }
 
   /** Flushes, then stops listening to kernels and stops the timers. */
   async close(): Promise<void> {
     this.watcher.close();
+    this.resumption.close();
     await this.flush();
     this.writer.close();
     this.events.close();
@@ -180,11 +202,10 @@ export class ServerExecution implements ExecutionService {
       requestedAt: this.now(),
       limits: this.deps.limits,
       spillLocation: (id, kind) => this.spills.partialPath(fileKey(init.msgId, id), kind),
+      kernelSession: this.watcher.session(kernel.id),
     });
-    this.live.set(run.msgId, run);
-    let nb = this.notebooks.get(run.path);
-    if (!nb) this.notebooks.set(run.path, (nb = new NotebookRuns(run.path)));
-    nb.add(run);
+    this.register(run);
+    this.persist(run);
     const { msgId, path, cellId } = run;
     this.events.emit({
       kind: 'request',
@@ -192,7 +213,7 @@ export class ServerExecution implements ExecutionService {
       cellId,
       msgId,
       kernelId: kernel.id,
-      kernelSession: this.watcher.session(kernel.id),
+      kernelSession: run.kernelSession,
       code: run.code,
       at: run.requestedAt,
       origin: run.origin,
@@ -202,8 +223,22 @@ export class ServerExecution implements ExecutionService {
     return run;
   }
 
+  private register(run: Run): void {
+    this.live.set(run.msgId, run);
+    let nb = this.notebooks.get(run.path);
+    if (!nb) this.notebooks.set(run.path, (nb = new NotebookRuns(run.path)));
+    nb.add(run);
+  }
+
+  /** Records an unfinished run's state on disk (at request and state changes, not per output). */
+  private persist(run: Run): void {
+    if (!run.kernelSession) run.kernelSession = this.watcher.session(run.kernelId);
+    this.store.save(run.msgId, () => recordOf(run));
+  }
+
   private onMessage(kernel: Kernel, msg: KernelMessage): void {
     try {
+      if (this.resumption.intercept(kernel, msg)) return;
       if (msg.channel === 'iopub' && msg.header.msg_type === 'update_display_data') return this.updateDisplay(kernel, msg.content);
       const parentId = msg.parent_header.msg_id;
       const run = parentId ? this.live.get(parentId) : undefined;
@@ -243,6 +278,7 @@ export class ServerExecution implements ExecutionService {
     if (count !== null) run.executionCount = count;
     if (!changed || run.state === 'done') return;
     run.state = 'running';
+    this.persist(run);
     const { path, cellId, msgId } = run;
     this.events.emit({ kind: 'state', path, cellId, msgId, state: 'running', executionCount: run.executionCount });
     this.writer.markDirty(path, cellId);
@@ -263,6 +299,7 @@ export class ServerExecution implements ExecutionService {
     this.events.emit({ kind: 'reply', path, cellId, msgId, status: run.status, executionCount: run.executionCount });
     this.writer.markDirty(path, cellId);
     if (run.complete()) this.finish(run);
+    else this.persist(run);
   }
 
   private apply(run: Run, up: OutputUpdate): void {
@@ -305,9 +342,10 @@ export class ServerExecution implements ExecutionService {
   private endAll(kernelId: string, status: 'aborted' | 'dead'): void {
     for (const run of [...this.live.values()]) {
       if (run.kernelId !== kernelId || run.ending) continue;
-      if (!run.replied) {
+      if (!run.replied || run.replyLost) {
         run.status = status;
         run.replied = true;
+        run.replyLost = false;
         const { path, cellId, msgId } = run;
         this.events.emit({ kind: 'reply', path, cellId, msgId, status, executionCount: run.executionCount });
       }
@@ -320,16 +358,28 @@ export class ServerExecution implements ExecutionService {
     if (run.ending) return;
     run.ending = true;
     this.live.delete(run.msgId);
+    if (run.replyLost) {
+      // A resumed run: its execute_reply went to the previous server's sockets.
+      run.replyLost = false;
+      run.status ??= run.outputs.outputs().some((o) => o.output_type === 'error') ? 'error' : 'ok';
+      const { path, cellId, msgId } = run;
+      this.events.emit({ kind: 'reply', path, cellId, msgId, status: run.status, executionCount: run.executionCount });
+    }
     this.background(
       (async () => {
-        this.apply(run, run.outputs.finish());
-        await this.finishSpills(run);
-        run.settle(this.now());
         const { path, cellId, msgId } = run;
-        this.events.emit({ kind: 'state', path, cellId, msgId, state: 'done', executionCount: run.executionCount });
-        this.notebooks.get(path)?.prune();
-        this.writer.markDirty(path, cellId);
-        await this.writer.writeNow(path);
+        try {
+          this.apply(run, run.outputs.finish());
+          await this.finishSpills(run);
+          run.settle(this.now());
+          this.events.emit({ kind: 'state', path, cellId, msgId, state: 'done', executionCount: run.executionCount });
+          this.notebooks.get(path)?.prune();
+          this.writer.markDirty(path, cellId);
+          await this.writer.writeNow(path);
+        } finally {
+          // After the final write: a crash before it leaves the record for the next server.
+          this.store.remove(msgId);
+        }
       })(),
     );
   }
@@ -349,32 +399,67 @@ export class ServerExecution implements ExecutionService {
     void task.finally(() => this.ending.delete(task));
   }
 
-  private forgetCells(path: string, cellIds: string[]): void {
-    const nb = this.notebooks.get(path);
-    if (!nb || cellIds.length === 0) return;
-    const gone = new Set(cellIds);
-    for (let i = nb.runs.length - 1; i >= 0; i--) {
-      const r = nb.runs[i]!;
-      if (r.state === 'done' && gone.has(r.cellId)) nb.runs.splice(i, 1);
-    }
+  // -- resuming after a lab-server restart --------------------------------------------------
+
+  /**
+   * Resumes the executions an earlier lab server on the same state directory left
+   * unfinished; call once, after the kernels were re-adopted and before serving. A run
+   * whose kernel was re-adopted continues from the outputs its cell holds in the stored
+   * notebook, new IOPub output is appended, and it ends on its IOPub idle (or when a
+   * request queued behind it is answered: it ended while no server listened). IOPub
+   * messages published while no lab server was subscribed are lost. A run whose kernel is
+   * gone ends as `dead` without touching the notebook. See `resume.ts`.
+   */
+  resume(): Promise<void> {
+    return this.resumption.resume();
+  }
+
+  private resumeHost(): ResumeHost {
+    const { kernels, contents } = this.deps;
+    return {
+      kernels,
+      contents,
+      log: this.log,
+      newRun: (rec) =>
+        new Run({
+          ...pick(rec),
+          limits: this.deps.limits,
+          spillLocation: (id, kind) => this.spills.partialPath(fileKey(rec.msgId, id), kind),
+          firstSpillId: firstFreeSpillId(this.spills.dir, runKey(rec.msgId)),
+        }),
+      spill: (run, chunks) => {
+        for (const c of chunks) this.spills.append(fileKey(run.msgId, c.spillId), c.kind, c.text);
+      },
+      adopt: (kernel, run) => {
+        this.watcher.watch(kernel);
+        this.register(run);
+        this.persist(run);
+        this.writer.markDirty(run.path, run.cellId);
+      },
+      deliver: (kernel, msg) => this.onMessage(kernel, msg),
+      live: (msgId) => this.live.get(msgId),
+      finish: (run) => this.finish(run),
+      lost: (rec) => {
+        const { path, cellId, msgId } = rec;
+        if (!rec.replied) this.events.emit({ kind: 'reply', path, cellId, msgId, status: 'dead', executionCount: rec.executionCount });
+        this.store.remove(msgId);
+        this.log.info({ msgId, path, cellId }, 'execution left by the previous lab server ended with its kernel');
+      },
+      serverRequest: (msgType) => this.watcher.message(msgType, {}),
+    };
   }
 
   // -- writer source and connection watch ---------------------------------------------------
 
-  private cellStates(path: string, cellIds: ReadonlySet<string> | null): Map<string, CellWrite> {
-    const out = new Map<string, CellWrite>();
+  /** The writer stored these cells: their runs' outputs are now in the file (recorded once per run). */
+  private written(path: string, cellIds: ReadonlySet<string>): void {
     const nb = this.notebooks.get(path);
-    if (!nb) return out;
+    if (!nb) return;
     for (const [cellId, run] of nb.latestPerCell()) {
-      if (cellIds && !cellIds.has(cellId)) continue;
-      out.set(cellId, {
-        outputs: run.outputs.outputs() as CellWrite['outputs'],
-        executionCount: run.executionCount,
-        timing: run.recordTiming && Object.keys(run.timing).length ? { ...run.timing } : null,
-        finishedAt: run.finishedAt,
-      });
+      if (!cellIds.has(cellId) || run.stored) continue;
+      run.stored = true;
+      if (!run.ending) this.persist(run);
     }
-    return out;
   }
 
   private attached(path: string): boolean {

@@ -6,6 +6,7 @@
 import { CellOutputs, type OutputLimits } from '@eucp/core';
 import type { NotebookOutput } from '../contents/types.js';
 import type { CellRunState, ExecutionResult, RunState } from './types.js';
+import type { CellWrite } from './writer.js';
 
 /** What identifies and describes a new execution. */
 export interface RunInit {
@@ -20,6 +21,10 @@ export interface RunInit {
   recordTiming: boolean;
   limits?: Partial<OutputLimits>;
   spillLocation: (spillId: number, kind: 'text' | 'json') => string;
+  /** First spill id of this run (a resumed run starts above its earlier blobs). Default 1. */
+  firstSpillId?: number;
+  /** The kernel process's session when requested ('' = not known yet). */
+  kernelSession?: string;
 }
 
 /** One tracked execution of one cell. */
@@ -40,6 +45,15 @@ export class Run {
   idle = false;
   /** Set once the end was handled (spills finished, `done` resolved). */
   ending = false;
+  /** The kernel process's session ('' = not known). */
+  kernelSession: string;
+  /** Its outputs were written into the stored notebook at least once. */
+  stored = false;
+  /**
+   * Resumed by a later lab server, whose sockets the execute_reply cannot reach: the run
+   * ends on its IOPub idle, and its reply is announced then (status from its outputs).
+   */
+  replyLost = false;
   finishedAt: number | null = null;
   /** `metadata.execution` timestamps (ISO strings) collected from message headers. */
   readonly timing: Record<string, string> = {};
@@ -55,7 +69,8 @@ export class Run {
     this.code = init.code;
     this.requestedAt = init.requestedAt;
     this.recordTiming = init.recordTiming;
-    this.outputs = new CellOutputs({ limits: init.limits, spillLocation: init.spillLocation });
+    this.kernelSession = init.kernelSession ?? '';
+    this.outputs = new CellOutputs({ limits: init.limits, spillLocation: init.spillLocation, firstSpillId: init.firstSpillId });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -129,6 +144,30 @@ export class NotebookRuns {
   snapshot(): CellRunState[] {
     const latest = this.latestPerCell();
     return this.runs.filter((r) => r.state !== 'done' || latest.get(r.cellId) === r).map((r) => r.view());
+  }
+
+  /** Forgets the finished executions of deleted cells. */
+  forget(cellIds: string[]): void {
+    const gone = new Set(cellIds);
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const r = this.runs[i]!;
+      if (r.state === 'done' && gone.has(r.cellId)) this.runs.splice(i, 1);
+    }
+  }
+
+  /** What to store for the latest execution of the given cells (all tracked cells when null). */
+  cellWrites(cellIds: ReadonlySet<string> | null): Map<string, CellWrite> {
+    const out = new Map<string, CellWrite>();
+    for (const [cellId, run] of this.latestPerCell()) {
+      if (cellIds && !cellIds.has(cellId)) continue;
+      out.set(cellId, {
+        outputs: run.outputs.outputs() as CellWrite['outputs'],
+        executionCount: run.executionCount,
+        timing: run.recordTiming && Object.keys(run.timing).length ? { ...run.timing } : null,
+        finishedAt: run.finishedAt,
+      });
+    }
+    return out;
   }
 
   kernelIds(): Set<string> {

@@ -24,6 +24,8 @@ export interface WriterSource {
   cellStates(path: string, cellIds: ReadonlySet<string> | null): Map<string, CellWrite>;
   /** True while a client is attached to a kernel that ran cells of `path`. */
   attached(path: string): boolean;
+  /** Told after a successful write which tracked cells of `path` it stored. Optional. */
+  written?(path: string, cellIds: ReadonlySet<string>): void;
 }
 
 export interface NotebookWriterOptions {
@@ -142,6 +144,7 @@ export class NotebookWriter {
     if (states.size === 0) return;
     const st = this.state(path);
     let written = 0;
+    const stored = new Set<string>();
     try {
       await this.opts.contents.updateNotebook(path, (nb) => {
         for (const cell of nb.cells) {
@@ -153,12 +156,14 @@ export class NotebookWriter {
           cell.execution_count = s.executionCount;
           if (s.timing) cell.metadata = { ...cell.metadata, execution: { ...s.timing } };
           written++;
+          stored.add(cell.id);
         }
         // Deleted cells are skipped; with none left, leave the file alone.
         if (written === 0) throw NOTHING_TO_WRITE;
       });
       if (st.failing) this.opts.log.info({ path }, 'notebook writable again; outputs written');
       st.failing = false;
+      this.opts.source.written?.(path, stored);
     } catch (err) {
       if (err === NOTHING_TO_WRITE || (err as { cause?: unknown })?.cause === NOTHING_TO_WRITE) return;
       // Keep the outputs in memory and retry with the next change or flush; never
