@@ -114,9 +114,11 @@ const MIME_EXTENSIONS = {
 
 /**
  * Plugins left out of this build: the language-server ones need a jupyter-lsp server
- * (not provided), the announcements one fetches news from the internet.
+ * (not provided), the announcements one fetches news from the internet, and the cell
+ * executor is replaced by `@eucp/lab-extension:cell-executor` (eucp-extension/executor.js).
  */
 const EXCLUDED = new Set([
+  '@jupyterlab/notebook-extension:cell-executor',
   '@jupyterlab/notebook-extension:language-server',
   '@jupyterlab/fileeditor-extension:language-server',
   '@jupyterlab/apputils-extension:announcements'

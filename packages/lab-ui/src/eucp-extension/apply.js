@@ -176,3 +176,45 @@ export function debounce(fn, wait, timers = globalThis) {
     },
   };
 }
+
+/**
+ * What counts as the user's edits of a notebook: its cells' ids, types and sources, in
+ * order. Outputs, execution counts and metadata are left out; JupyterLab itself writes
+ * notebook metadata (`language_info`, `kernelspec`) whenever a kernel connects.
+ * @param {{ id: string, type: string, source: string }[]} cells
+ * @returns {string}
+ */
+export function userContentKey(cells) {
+  return JSON.stringify(cells.map((c) => [c.id, c.type, c.source]));
+}
+
+/**
+ * @typedef {{ connect(slot: () => void): unknown, disconnect(slot: () => void): unknown }} SignalLike
+ * @typedef {{ isDisposed: boolean, hasNoKernel: boolean, session: { kernel: unknown } | null,
+ *   sessionChanged: SignalLike, kernelChanged: SignalLike, statusChanged: SignalLike,
+ *   disposed: SignalLike }} SessionContextLike
+ */
+
+/**
+ * Resolves once a cell run can reach a kernel. While a session context is still starting
+ * its kernel (it has a kernel name pending but no kernel connection yet), JupyterLab's
+ * cell executor drops the run without a word; this waits until the kernel connection is
+ * there, the start failed (no kernel any more) or the context is disposed. Resolves at
+ * once in every other case.
+ * @param {SessionContextLike | null | undefined} context
+ * @returns {Promise<void>}
+ */
+export function kernelStarted(context) {
+  if (!context) return Promise.resolve();
+  const settled = () => context.isDisposed || !!context.session?.kernel || context.hasNoKernel;
+  if (settled()) return Promise.resolve();
+  const signals = [context.sessionChanged, context.kernelChanged, context.statusChanged, context.disposed];
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!settled()) return;
+      for (const s of signals) s.disconnect(check);
+      resolve();
+    };
+    for (const s of signals) s.connect(check);
+  });
+}

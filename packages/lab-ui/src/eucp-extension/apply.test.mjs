@@ -6,7 +6,9 @@ import {
   applyOutputEvent,
   debounce,
   executeRequestOf,
+  kernelStarted,
   outputsEqual,
+  userContentKey,
 } from './apply.js';
 import { ExecutionTracker } from './tracker.js';
 import { applyToCell, syncOutputs } from './cells.js';
@@ -369,4 +371,86 @@ test('verify verdicts', () => {
 test('events query', () => {
   assert.equal(eventsQuery('dir/my nb.ipynb', null), 'path=dir%2Fmy%20nb.ipynb');
   assert.equal(eventsQuery('a.ipynb', 42, 't&k'), 'path=a.ipynb&after=42&token=t%26k');
+});
+
+test('user content: cell ids, types and sources count, outputs and metadata do not', () => {
+  const cells = [
+    { id: 'a', type: 'code', source: 'x = 1' },
+    { id: 'b', type: 'markdown', source: '# T' },
+  ];
+  const key = userContentKey(cells);
+  assert.equal(userContentKey(cells.map((c) => ({ ...c, outputs: [1], metadata: { tags: [] } }))), key);
+  assert.notEqual(userContentKey([{ ...cells[0], source: 'x = 2' }, cells[1]]), key);
+  assert.notEqual(userContentKey([cells[1], cells[0]]), key);
+  assert.notEqual(userContentKey([{ ...cells[0], type: 'raw' }, cells[1]]), key);
+  assert.notEqual(userContentKey(cells.slice(0, 1)), key);
+});
+
+/** Stand-in for JupyterLab's SessionContext: lumino-like signals and the kernel start state. */
+class FakeSessionContext {
+  constructor() {
+    this.isDisposed = false;
+    this.session = null;
+    this.pendingKernel = 'python3';
+    const signal = () => {
+      const slots = new Set();
+      return { connect: (f) => slots.add(f), disconnect: (f) => slots.delete(f), emit: () => [...slots].forEach((f) => f()), slots };
+    };
+    this.sessionChanged = signal();
+    this.kernelChanged = signal();
+    this.statusChanged = signal();
+    this.disposed = signal();
+  }
+  get hasNoKernel() {
+    return !this.session?.kernel && !this.pendingKernel;
+  }
+  /** What SessionContext._handleNewSession does once `POST api/sessions` answered. */
+  started(kernel) {
+    this.pendingKernel = '';
+    this.session = kernel ? { kernel } : null;
+    this.sessionChanged.emit();
+    this.kernelChanged.emit();
+  }
+}
+
+test('a cell run while the kernel starts waits for the kernel connection, and only then', async () => {
+  const settledOf = (p) => {
+    const s = { done: false };
+    void p.then(() => (s.done = true));
+    return s;
+  };
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  const starting = new FakeSessionContext();
+  const waiting = settledOf(kernelStarted(starting));
+  starting.statusChanged.emit(); // 'starting': still no kernel connection
+  await tick();
+  assert.equal(waiting.done, false, 'no kernel yet: the run waits');
+  starting.started({ id: 'k' });
+  await tick();
+  assert.equal(waiting.done, true, 'the kernel connection is there: the run goes on');
+  assert.equal(starting.kernelChanged.slots.size + starting.statusChanged.slots.size + starting.disposed.slots.size, 0, 'slots disconnected');
+
+  const failing = new FakeSessionContext();
+  const failed = settledOf(kernelStarted(failing));
+  failing.started(null); // the start failed: JupyterLab reports it; the run goes on to be dropped as before
+  await tick();
+  assert.equal(failed.done, true);
+
+  const closed = new FakeSessionContext();
+  const gone = settledOf(kernelStarted(closed));
+  closed.isDisposed = true;
+  closed.disposed.emit();
+  await tick();
+  assert.equal(gone.done, true);
+
+  const ready = new FakeSessionContext();
+  ready.started({ id: 'k' });
+  const none = new FakeSessionContext();
+  none.pendingKernel = '';
+  for (const ctx of [ready, none, null]) {
+    const s = settledOf(kernelStarted(ctx));
+    await tick();
+    assert.equal(s.done, true, 'no wait with a kernel, without one coming, or without a session context');
+  }
 });

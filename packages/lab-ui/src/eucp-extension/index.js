@@ -1,11 +1,13 @@
 // The EUCP JupyterLab plugins (notebook-designs.md D1, D4): live outputs of executions
-// the server tracks, trust badges, and restart-and-verify. Plain ES modules + JSDoc.
+// the server tracks, trust badges, restart-and-verify, and a cell executor that waits for
+// a starting kernel. Plain ES modules + JSDoc.
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { liveOutputsFor } from './live.js';
 import { BadgesController } from './badges.js';
 import { VERIFY_COMMAND, VERIFY_LABEL, VerifyButton, restartAndVerify } from './verify.js';
+import { cellExecutorPlugin } from './executor.js';
 import './style.css';
 
 /**
@@ -100,5 +102,5 @@ const verifyPlugin = {
 };
 
 /** The EUCP plugins, in activation order. */
-export const plugins = [liveOutputsPlugin, badgesPlugin, verifyPlugin];
+export const plugins = [cellExecutorPlugin, liveOutputsPlugin, badgesPlugin, verifyPlugin];
 export default plugins;

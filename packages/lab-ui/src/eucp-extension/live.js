@@ -3,10 +3,11 @@
 // event is applied twice). It subscribes to `api/eucp/notebooks/events` for the notebook,
 // remembers the execute requests this page sends, and applies every other tracked
 // execution to the cell's model: outputs, `[*]` prompt (the model's `executionState`),
-// execution count. When such an execution finishes and the document is dirty only
-// because of applied outputs, it saves the document.
+// execution count. When such an execution finishes and the document is dirty because of
+// applied outputs, with no cell changed by the user since the last save, it saves the
+// document.
 import { Signal } from '@lumino/signaling';
-import { OwnedMessages, debounce, executeRequestOf } from './apply.js';
+import { OwnedMessages, debounce, executeRequestOf, userContentKey } from './apply.js';
 import { applyToCell } from './cells.js';
 import { ExecutionTracker } from './tracker.js';
 import { openEvents } from './api.js';
@@ -61,8 +62,8 @@ export class LiveOutputs {
     this._failures = 0;
     this._disposed = false;
     this._applying = false;
-    /** Content changed, since the document was last clean, by anything but applied events. */
-    this._userEdited = false;
+    /** {@link userContentKey} of the cells when the document was last clean (loaded or saved). @type {string | null} */
+    this._cleanContent = null;
     this._appliedSinceClean = false;
     /** @type {Map<string, any> | null} cell id → cell model */
     this._index = null;
@@ -71,7 +72,6 @@ export class LiveOutputs {
     this._autosave = debounce(() => void this._maybeAutosave(), AUTOSAVE_DELAY_MS);
 
     const model = context.model;
-    model.contentChanged.connect(this._onContentChanged, this);
     model.stateChanged.connect(this._onModelState, this);
     model.cells.changed.connect(this._onCellsChanged, this);
     context.pathChanged.connect(this._onPathChanged, this);
@@ -79,7 +79,10 @@ export class LiveOutputs {
     context.sessionContext.sessionChanged.connect(this._hookKernel, this);
     context.disposed.connect(this.dispose, this);
     this._hookKernel();
-    void context.ready.then(() => this._connect());
+    void context.ready.then(() => {
+      if (!context.model.dirty) this._cleanContent = this._userContent();
+      this._connect();
+    });
   }
 
   /** Emits after an execution from elsewhere finished, and on kernel restarts. */
@@ -243,21 +246,30 @@ export class LiveOutputs {
     this._index = null;
   }
 
-  _onContentChanged() {
-    if (!this._applying) this._userEdited = true;
-  }
-
   /** @param {unknown} _sender @param {{ name: string, newValue: unknown }} args */
   _onModelState(_sender, args) {
     if (args.name === 'dirty' && !args.newValue) {
-      this._userEdited = false;
+      this._cleanContent = this._userContent();
       this._appliedSinceClean = false;
     }
   }
 
+  /** The cells as the user edits them (see {@link userContentKey}). */
+  _userContent() {
+    const cells = this._context.model.cells;
+    const list = [];
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells.get(i);
+      list.push({ id: cell.id, type: cell.type, source: cell.sharedModel.getSource() });
+    }
+    return userContentKey(list);
+  }
+
   /**
-   * Saves when the document is dirty only because of applied outputs and no execution
-   * from elsewhere is still queued or running. The disk file was being written by the
+   * Saves when outputs were applied to the document, the user changed no cell since it
+   * was last clean, and no execution from elsewhere is still queued or running. Changes
+   * JupyterLab makes itself (the notebook's `language_info` and `kernelspec` when the
+   * kernel connects) do not prevent the save. The disk file was being written by the
    * server meanwhile, so its modification time is newer than this page's last save; the
    * time check is relaxed for this save (a content hash, when the server gives one, is
    * still checked by JupyterLab).
@@ -266,7 +278,8 @@ export class LiveOutputs {
     const context = this._context;
     if (this._disposed || this._tracker.hasPendingForeign() || !context.isReady) return;
     const model = context.model;
-    if (!model.dirty || this._userEdited || !this._appliedSinceClean || model.readOnly) return;
+    if (!model.dirty || !this._appliedSinceClean || model.readOnly) return;
+    if (this._cleanContent === null || this._userContent() !== this._cleanContent) return;
     if (context.contentsModel?.writable === false) return;
     const margin = context.lastModifiedCheckMargin;
     context.lastModifiedCheckMargin = Math.max(margin, AUTOSAVE_MTIME_MARGIN_MS);

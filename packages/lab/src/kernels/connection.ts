@@ -53,6 +53,13 @@ export interface HeartbeatOptions {
 const REPLAY_HISTORY = 4096;
 /** Socket linger on close (jupyter_client uses 1000 ms; we close only after the kernel answered or died). */
 const LINGER_MS = 100;
+/**
+ * Retry interval of a connect that failed. The sockets connect before the kernel has bound
+ * its ports, so the first attempts are refused; libzmq's default of 100 ms added 50–150 ms
+ * to every kernel start (shell and iopub each waited for their next retry). Sockets are
+ * closed once a kernel is dead, so fast retries only happen during a start or restart.
+ */
+const RECONNECT_MS = 10;
 
 type Writable = zmq.Dealer | zmq.Request;
 
@@ -86,8 +93,9 @@ export class KernelConnection {
     this.session = opts.session ?? randomUUID();
     this.signer = createSigner(info.key, info.signature_scheme);
     this.log = opts.log;
-    const dealer = (): zmq.Dealer => new zmq.Dealer({ routingId: this.session, linger: LINGER_MS });
-    this.sockets = { shell: dealer(), control: dealer(), stdin: dealer(), iopub: new zmq.Subscriber({ linger: LINGER_MS }) };
+    const dealer = (): zmq.Dealer => new zmq.Dealer({ routingId: this.session, linger: LINGER_MS, reconnectInterval: RECONNECT_MS });
+    const iopub = new zmq.Subscriber({ linger: LINGER_MS, reconnectInterval: RECONNECT_MS });
+    this.sockets = { shell: dealer(), control: dealer(), stdin: dealer(), iopub };
     this.sockets.iopub.subscribe('');
     for (const channel of ['shell', 'control', 'stdin', 'iopub'] as const) {
       const sock = this.sockets[channel];

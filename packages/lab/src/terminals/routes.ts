@@ -28,11 +28,14 @@ function existing(ctx: LabContext, req: FastifyRequest): string {
   return name;
 }
 
-/** The optional JSON body of `POST api/terminals` (any content type, like jupyter_server). */
+/**
+ * The optional JSON body of `POST api/terminals` (any content type, like jupyter_server).
+ * JupyterLab's fetch sends it as `text/plain` (a string body), which arrives as a string.
+ */
 function createBody(body: unknown): z.infer<typeof createBodySchema> {
   let value = body;
-  if (Buffer.isBuffer(value)) {
-    const text = value.toString('utf8').trim();
+  if (Buffer.isBuffer(value) || typeof value === 'string') {
+    const text = (typeof value === 'string' ? value : value.toString('utf8')).trim();
     if (text === '') return {};
     try {
       value = JSON.parse(text);
