@@ -130,6 +130,63 @@ export const ERROR_CATALOG = {
     message: 'The authorization code is invalid, expired or already used.',
     action: 'Start the log-in again.',
   },
+  OIDC_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    message: 'The identity provider is not reachable right now.',
+    action: 'Log in with your hub password or try again later; operator: check the provider\'s issuer URL and the network (the log names the provider).',
+  },
+  OIDC_LOGIN_FAILED: {
+    status: 403,
+    message: 'The log-in with the identity provider did not succeed.',
+    action: 'Start the log-in again from the log-in page; it must be finished within a few minutes in the same browser.',
+  },
+  OIDC_NOT_ALLOWED: {
+    status: 403,
+    message: 'This identity is not allowed to log in here.',
+    action: 'Log in with an identity of an allowed organisation (e-mail domain), or ask an administrator.',
+  },
+  OIDC_ACCOUNT_PENDING: {
+    status: 403,
+    message: 'Your account is waiting for approval by an administrator.',
+    action: 'Log in again once an administrator has approved it; administrators approve in the API (/hub/api/eucp/oidc/pending).',
+  },
+  OIDC_NO_ACCOUNT: {
+    status: 403,
+    message: 'No account is linked to this identity.',
+    action: 'Ask an administrator to create your account; then log in with its password and link the identity.',
+  },
+  OIDC_IDENTITY_TAKEN: {
+    status: 409,
+    message: 'This identity is already linked to another account.',
+    action: 'Log in to that account instead, or unlink the identity there first.',
+  },
+  LAST_LOGIN_METHOD: {
+    status: 409,
+    message: 'This is the last way to log in to the account.',
+    action: 'Set a password or link another identity first.',
+  },
+  DATA_FILE_INVALID: {
+    status: 422,
+    message: 'The data file is not a readable NetCDF file.',
+    action:
+      'The details name the file and the reason (truncated, not NetCDF, malformed, unsupported); replace or re-download the file, then re-scan the catalog.',
+  },
+  ACCESS_POLICY_INVALID: {
+    status: 400,
+    message: 'An access-control policy is not valid.',
+    action:
+      'Operator: fix the policy named in the details (its file and line or entry, and the regex) and restart the hub.',
+  },
+  LICENCE_NOT_ACCEPTED: {
+    status: 400,
+    message: 'The licence of the group has not been accepted.',
+    action: 'Read the licence shown with the group and accept it (send accept_licence with its id) to request access.',
+  },
+  SEARCH_INVALID_PARAMETER: {
+    status: 400,
+    message: 'A search parameter is not valid.',
+    action: 'Correct the parameter named in the details (the ESGF search API: esg-search/search) and search again.',
+  },
   INTERNAL: {
     status: 500,
     message: 'Something went wrong on our side.',

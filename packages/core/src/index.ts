@@ -8,3 +8,5 @@ export * from './cookies.js';
 export * from './nbformat.js';
 export * from './trust.js';
 export * from './outputs.js';
+export * from './access.js';
+export * from './facet-index.js';

@@ -6,6 +6,11 @@ import { registerIdentityRoutes } from './http/identity-routes.js';
 import { registerServersApi } from './api/servers.js';
 import { registerProxyApi } from './api/proxy.js';
 import { registerPasswordApi } from './api/passwords.js';
+import { registerAccessRoutes } from './access/index.js';
+import { GenerationalEsgfIndexProvider } from './catalog/esgf-index.js';
+import { registerEsgfSearch } from './catalog/esgf-routes.js';
+import { registerCatalogExports } from './catalog/export-routes.js';
+import { accessVisibilityFilter } from './catalog/visibility.js';
 import { UserProxy } from './proxy/index.js';
 import type { RouteTable } from './proxy/routes.js';
 import { registerWeb } from './web/index.js';
@@ -41,6 +46,12 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   await registerServersApi(app, ctx);
   await registerProxyApi(app, ctx, routes);
   await registerPasswordApi(app, ctx);
+  await registerAccessRoutes(app, ctx);
+  // ESGF search, intake-esm and STAC over the scanned catalog, each limited to what the caller may see.
+  const esgf = new GenerationalEsgfIndexProvider(ctx.catalog);
+  const filter = accessVisibilityFilter(ctx.access);
+  await registerEsgfSearch(app, ctx, esgf, { filter });
+  await registerCatalogExports(app, ctx, esgf, { filter });
   await registerWeb(app, ctx);
   app.addHook('onClose', async () => proxy.close());
   return { app, proxy };

@@ -4,6 +4,8 @@ import type { Logger } from './log/index.js';
 import type { Spawner } from './spawners/spawner.js';
 import type { Accounts } from './accounts/accounts.js';
 import type { AuthService } from './auth/service.js';
+import type { AccessService } from './access/index.js';
+import type { CatalogScanService } from './catalog/scanner-service.js';
 import type { ServerManager } from './servers/manager.js';
 
 /**
@@ -20,6 +22,10 @@ export interface HubContext {
   accounts: Accounts;
   auth: AuthService;
   servers: ServerManager;
+  /** ESGF-style data access: policies, access groups, requests, notifications, audit. */
+  access: AccessService;
+  /** The catalog index of the data cache (scanned at start, then incrementally). */
+  catalog: CatalogScanService;
   /** JupyterHub version we speak (sent as `X-JupyterHub-Version`). */
   jupyterhubVersion: string;
   /** Absolute URL of the hub API as reachable from single-user servers, e.g. `http://127.0.0.1:8000/hub/api`; known once listening. */

@@ -11,6 +11,9 @@ import { ServerManager } from './servers/manager.js';
 import { IdleCuller } from './servers/culler.js';
 import { RouteTable } from './proxy/routes.js';
 import { buildApp } from './app.js';
+import { AccessService } from './access/index.js';
+import { CatalogScanService } from './catalog/scanner-service.js';
+import { catalogScanOptions } from './catalog/scanner-config.js';
 
 /** The JupyterHub version whose REST API and single-user contract we speak. */
 export const JUPYTERHUB_VERSION = '5.2.1';
@@ -48,7 +51,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const servers = new ServerManager({
     db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }),
   });
-  const ctx: HubContext = { ...ctxBase, accounts, auth, servers };
+  const access = await AccessService.create({ db, config, log: log.child({ component: 'access' }), now, accounts });
+  const catalog = new CatalogScanService(catalogScanOptions(config, { db, log: log.child({ component: 'catalog' }) }));
+  const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog };
   const { app, proxy } = await buildApp(ctx, routes);
   const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), {
     ...config.culler, now, flushActivity: () => proxy.flushActivity(),
@@ -63,10 +68,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       apiUrl = `http://${connectHost}:${port}/hub/api`;
       await servers.startMonitoring();
       if (config.culler.enabled) culler.start();
+      catalog.start(config.catalog.rescanIntervalMs);
       return `http://${connectHost}:${port}/`;
     },
     async close() {
       culler.stop();
+      await catalog.stop();
       await servers.close();
       await app.close();
       await db.destroy();

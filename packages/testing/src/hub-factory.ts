@@ -5,6 +5,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { AppError, type UserName } from '@eucp/core';
 import { Accounts, type UserRecord } from '@eucp/hub/accounts/accounts';
+import { AccessService } from '@eucp/hub/access/index';
+import { CatalogScanService } from '@eucp/hub/catalog/scanner-service';
+import { catalogScanOptions } from '@eucp/hub/catalog/scanner-config';
 import { AuthService } from '@eucp/hub/auth/service';
 import { configSchema } from '@eucp/hub/config/schema';
 import type { HubContext } from '@eucp/hub/context';
@@ -72,10 +75,16 @@ export async function createTestContext(opts: TestContextOptions = {}): Promise<
   const log = pino({ level: 'silent' });
   const accounts = new Accounts(db, now);
   const auth = new AuthService({ db, config, accounts, now, log });
+  const access = await AccessService.create({ db, config, log, now, accounts }).catch(async (err: unknown) => {
+    await db.destroy();
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  });
   let ctx: TestContext | undefined;
   const fakeServers = new RecordingServerManager(() => ctx!);
   ctx = {
-    config, db, log, now, spawner: placeholderSpawner, accounts, auth,
+    config, db, log, now, spawner: placeholderSpawner, accounts, auth, access,
+    catalog: new CatalogScanService(catalogScanOptions(config, { db, log })),
     // Only the ServerManager methods the accounts/API code calls are implemented.
     servers: fakeServers as unknown as ServerManager,
     jupyterhubVersion: '5.2.1',

@@ -105,6 +105,14 @@ describe('Accounts', () => {
     assert.equal(await ctx.accounts.ensureInitialAdmin(), null);
   });
 
+  it('ensureInitialAdmin still creates admin when the only admins cannot log in (imported without a password)', async () => {
+    await ctx.accounts.createUser('alice', { admin: true });
+    const r = await ctx.accounts.ensureInitialAdmin();
+    assert.ok(r, 'someone can log in as administrator');
+    assert.equal((await ctx.accounts.verifyPassword('admin', r.password))?.admin, true);
+    assert.equal(await ctx.accounts.ensureInitialAdmin(), null);
+  });
+
   it('ensureInitialAdmin promotes an existing non-admin "admin" account', async () => {
     await ctx.accounts.createUser('admin', { password: 'old-password-1' });
     const r = await ctx.accounts.ensureInitialAdmin();

@@ -109,6 +109,23 @@ export class Accounts {
   }
 
   /**
+   * Admins with a way to log in (a password or a linked OpenID identity). Admins imported
+   * without either (e.g. site admins of an access fixture) do not count: someone must be
+   * able to log in as administrator after the first start.
+   */
+  async countAdminsWhoCanLogIn(): Promise<number> {
+    const r = await this.db.selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('admin', '=', 1)
+      .where((eb) => eb.or([
+        eb('password_hash', 'is not', null),
+        eb.exists(eb.selectFrom('identities').select('identities.id').whereRef('identities.user_id', '=', 'users.id')),
+      ]))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
    * Renames a user. Refused (`INVALID_INPUT`) while one of their servers is not stopped:
    * URLs, OAuth clients and the Unix account derive from the name.
    */
@@ -198,7 +215,7 @@ export class Accounts {
    * admin) with a fresh random password and returns it for one-time display; else null.
    */
   async ensureInitialAdmin(actor: Actor = 'system'): Promise<{ name: UserName; password: string } | null> {
-    if ((await this.countAdmins()) > 0) return null;
+    if ((await this.countAdminsWhoCanLogIn()) > 0) return null;
     const password = generatePassword();
     const existing = await this.findUser(INITIAL_ADMIN_NAME);
     if (existing) {

@@ -6,6 +6,7 @@ import { randomSecret } from './crypto.js';
 import { csrfMatches } from './csrf.js';
 import { escapeHtml, renderPage, sendHtml } from './html.js';
 import { safeNextUrl } from './next-url.js';
+import { oidcLoginHtml } from './oidc/login-page.js';
 
 /** Where users land after log-in when no (valid) `next` is given. */
 export const HOME_PATH = '/hub/home';
@@ -18,13 +19,15 @@ interface LoginFormState {
   xsrf: string;
   username?: string;
   error?: string;
+  /** OpenID Connect provider buttons and notice (escaped HTML, see `oidcLoginHtml`). */
+  oidc?: { notice: string; buttons: string };
 }
 
 function loginPage(s: LoginFormState): string {
   const action = s.next ? `${LOGIN_PATH}?next=${encodeURIComponent(s.next)}` : LOGIN_PATH;
   const error = s.error ? `<p class="error" role="alert" id="login-error">${escapeHtml(s.error)}</p>` : '';
   const described = s.error ? ' aria-describedby="login-error"' : '';
-  return renderPage('Log in', `<h1>Log in to EUCP Notebook</h1>${error}
+  return renderPage('Log in', `<h1>Log in to EUCP Notebook</h1>${s.oidc?.notice ?? ''}${error}
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="_xsrf" value="${escapeHtml(s.xsrf)}">
 <label for="username">User name</label>
@@ -32,7 +35,7 @@ function loginPage(s: LoginFormState): string {
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${described}>
 <button type="submit">Log in</button>
-</form>`);
+</form>${s.oidc?.buttons ?? ''}`);
 }
 
 /** Human wording of a wait, e.g. "45 seconds" or "15 minutes". */
@@ -73,18 +76,19 @@ export async function registerLoginPages(app: FastifyInstance, ctx: HubContext):
   app.get(LOGIN_PATH, async (req, reply) => {
     const next = queryNext(req);
     if (req.auth?.via === 'session') return reply.redirect(next ?? HOME_PATH, 302);
-    return sendHtml(reply, 200, loginPage({ next, xsrf: loginXsrf(ctx, req, reply) }));
+    return sendHtml(reply, 200, loginPage({ next, xsrf: loginXsrf(ctx, req, reply), oidc: oidcLoginHtml(ctx.config, { next, query: req.query }) }));
   });
 
   app.post(LOGIN_PATH, async (req, reply) => {
     const next = queryNext(req);
+    const oidc = oidcLoginHtml(ctx.config, { next });
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const cookieXsrf = parseCookies(req.headers.cookie).get(LOGIN_XSRF_COOKIE);
     if (!csrfMatches(cookieXsrf, body._xsrf)) {
       const xsrf = loginXsrf(ctx, req, reply, true);
-      return sendHtml(reply, 403, loginPage({ next, xsrf, username, error: 'The log-in form had expired. Please enter your password again.' }));
+      return sendHtml(reply, 403, loginPage({ next, xsrf, username, oidc, error: 'The log-in form had expired. Please enter your password again.' }));
     }
     let user;
     try {
@@ -96,10 +100,10 @@ export async function registerLoginPages(app: FastifyInstance, ctx: HubContext):
         const seconds = Number(err.fields.retryAfterSeconds ?? 60);
         reply.header('Retry-After', String(seconds));
         const error = `Too many failed log-in attempts. Try again in ${describeWait(seconds)}.`;
-        return sendHtml(reply, 429, loginPage({ next, xsrf, username, error }));
+        return sendHtml(reply, 429, loginPage({ next, xsrf, username, oidc, error }));
       }
       if (err.code === 'LOGIN_FAILED') {
-        return sendHtml(reply, 403, loginPage({ next, xsrf, username, error: 'Invalid username or password.' }));
+        return sendHtml(reply, 403, loginPage({ next, xsrf, username, oidc, error: 'Invalid username or password.' }));
       }
       throw err;
     }

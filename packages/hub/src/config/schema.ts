@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { accessSectionSchema } from '../access/config.js';
+import { oidcSectionSchema } from '../auth/oidc/config.js';
+import { catalogSectionSchema } from '../catalog/scanner-config.js';
 
 /**
  * The one configuration schema of the hub. Every key has a default, a description and,
@@ -88,6 +91,12 @@ export const configSchema = z
       timeoutMs: z.number().int().positive().default(3600_000).describe('Idle time after which a server is stopped.'),
       everyMs: z.number().int().positive().default(300_000).describe('How often the culler looks for idle servers.'),
     }).strict().prefault({}),
+    oidc: oidcSectionSchema
+      .describe('OpenID Connect log-in: providers (issuer, client, claims, group mapping, who may log in) and timings.'),
+    access: accessSectionSchema
+      .describe('ESGF access control: policy files, access groups to import, site choices of the decision rule.'),
+    catalog: catalogSectionSchema
+      .describe('Catalog index of the data cache: scanned roots, errata, and how datasets are published in ESGF search docs.'),
   })
   .strict();
 

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accessMigration } from '../access/migration.js';
+import { catalogMigration } from '../catalog/store-migration.js';
 
 /**
  * Migrations, in order. Never edit one that has shipped: add a new one. Types are
@@ -93,6 +95,50 @@ const migrations: Record<string, Migration> = {
       await sql`select 1`.execute(db);
     },
   },
+  '0002_access': accessMigration,
+  '0003_identities': {
+    // OpenID Connect: identities linked to accounts, log-ins in progress, first log-ins awaiting approval.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('identities')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('claims_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_login', 'bigint')
+        .addUniqueConstraint('identities_issuer_subject', ['issuer', 'subject'])
+        .execute();
+      await db.schema.createIndex('identities_user').on('identities').column('user_id').execute();
+      await db.schema.createTable('oidc_flows')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('next', 'text')
+        .addColumn('link_user_id', 'integer', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('oidc_flows_expires').on('oidc_flows').column('expires_at').execute();
+      await db.schema.createTable('oidc_pending')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('email', 'text')
+        .addColumn('claims_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_attempt', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('oidc_pending_issuer_subject', ['issuer', 'subject'])
+        .execute();
+    },
+  },
+  '0004_catalog': catalogMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

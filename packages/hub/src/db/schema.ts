@@ -113,6 +113,161 @@ export interface AuditLogTable {
   details: string;
 }
 
+/** An OpenID Connect identity linked to an account (a person may have several). */
+export interface IdentitiesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Id of the configured provider it was last used with. */
+  provider: string;
+  /** `iss` and `sub` of the ID token: together they name the identity. */
+  issuer: string;
+  subject: string;
+  /** JSON: the person's claims at the last log-in (no tokens). */
+  claims_json: string;
+  created_at: number;
+  last_login: number | null;
+}
+
+/** An OpenID Connect log-in in progress, bound to the browser by a short-lived cookie (its sha256 is the key). */
+export interface OidcFlowsTable {
+  id_hash: string;
+  provider: string;
+  state: string;
+  nonce: string;
+  /** PKCE code verifier (S256). */
+  code_verifier: string;
+  redirect_uri: string;
+  /** Same-origin path to go to afterwards. */
+  next: string | null;
+  /** Set when a logged-in user links another identity to their account. */
+  link_user_id: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
+/** A first OpenID Connect log-in waiting for an administrator's approval (`newUsers = "approval"`). */
+export interface OidcPendingTable {
+  id: Generated<number>;
+  provider: string;
+  issuer: string;
+  subject: string;
+  /** Suggested user name (from the username claim), if it gave a valid one. */
+  name: string | null;
+  email: string | null;
+  claims_json: string;
+  created_at: number;
+  last_attempt: number;
+}
+
+/** An ESGF role (`user`, `admin`, `publisher`…); seeded by migration 0002_access. */
+export interface AccessRolesTable {
+  name: string;
+  description: string;
+}
+
+/** An ESGF access-control group (not a hub group; why: packages/hub/src/access/service.ts). */
+export interface AccessGroupsTable {
+  id: Generated<number>;
+  /** ESGF name, e.g. `CORDEX Research` (spaces and capitals allowed). */
+  name: string;
+  description: string;
+  /** What membership grants, in words (e.g. "Read on tas only"). */
+  grants: string;
+  /** 1 = offered for self-registration (listed to everyone). */
+  visible: number;
+  /** 1 = a request for role `user` is approved at once. */
+  automatic_approval: number;
+  licence_id: string | null;
+  /** Markdown. */
+  licence_text: string | null;
+  /** sha256 (hex) of `licence_text`: the licence version a requester accepted. */
+  licence_sha256: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An ESGF permission `(user, group, role, approved)`; `approved = 0` is a pending request. */
+export interface AccessMembershipsTable {
+  user_id: number;
+  group_id: number;
+  role: string;
+  approved: number;
+  requested_at: number;
+  decided_at: number | null;
+  /** User name (or `system`, `import`) that approved. */
+  decided_by: string | null;
+}
+
+export type AccessRequestState = 'pending' | 'approved' | 'rejected' | 'revoked' | 'withdrawn';
+
+/** A request for membership: its licence acceptance and decision. Live ones mirror a membership row. */
+export interface AccessRequestsTable {
+  id: Generated<number>;
+  user_id: number;
+  group_id: number;
+  role: string;
+  state: AccessRequestState;
+  purpose: string;
+  licence_id: string | null;
+  licence_sha256: string | null;
+  licence_accepted_at: number | null;
+  created_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  /** Why it was rejected or revoked, as the admin wrote it. */
+  reason: string | null;
+}
+
+/** An in-app notification for one user. */
+export interface NotificationsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** e.g. `access.request.approved`. */
+  kind: string;
+  title: string;
+  body: string;
+  /** What it is about, e.g. `access_request:12` (to resolve related notifications). */
+  subject_ref: string | null;
+  /** JSON object for the UI (ids, names; never secrets). */
+  data: string;
+  created_at: number;
+  read_at: number | null;
+}
+
+/** The access audit trail: requested, approved, rejected, revoked, withdrawn, read, imported. */
+export interface AccessAuditTable {
+  id: Generated<number>;
+  at: number;
+  /** Who did it: a user name, `system` (automatic approval) or `import`. */
+  actor: string;
+  action: string;
+  /** The user it concerns ('' if none). */
+  subject: string;
+  group_name: string | null;
+  role: string | null;
+  /** Data set read (for `read`). */
+  resource: string | null;
+  request_id: number | null;
+  /** JSON with details (never secrets). */
+  details: string;
+}
+
+/** The catalog scanner's state per NetCDF file (migration 0004_catalog; see catalog/store.ts). */
+export interface CatalogFilesTable {
+  /** Absolute path. */
+  path: string;
+  root: string;
+  size: number;
+  /** Decimal text (nanoseconds; inode): may exceed 2^53. */
+  mtime_ns: string;
+  ino: string;
+  reader_version: number;
+  /** JSON of the facts read from the file; null if unreadable. */
+  facts: string | null;
+  problem: string | null;
+  scanned_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -123,4 +278,14 @@ export interface Database {
   oauth_codes: OAuthCodesTable;
   servers: ServersTable;
   audit_log: AuditLogTable;
+  identities: IdentitiesTable;
+  oidc_flows: OidcFlowsTable;
+  oidc_pending: OidcPendingTable;
+  access_roles: AccessRolesTable;
+  access_groups: AccessGroupsTable;
+  access_memberships: AccessMembershipsTable;
+  access_requests: AccessRequestsTable;
+  notifications: NotificationsTable;
+  access_audit: AccessAuditTable;
+  catalog_files: CatalogFilesTable;
 }

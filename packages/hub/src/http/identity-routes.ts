@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HubContext } from '../context.js';
 import { registerAuth } from '../auth/plugin.js';
 import { registerLoginPages } from '../auth/pages.js';
+import { registerOidc } from '../auth/oidc/routes.js';
 import { registerHubApi } from '../api/hub.js';
 import { registerUsersApi } from '../api/users.js';
 import { registerGroupsApi } from '../api/groups.js';
@@ -16,6 +17,8 @@ import { registerOAuth } from '../api/oauth.js';
 export async function registerIdentityRoutes(app: FastifyInstance, ctx: HubContext): Promise<void> {
   await registerAuth(app, ctx);
   await registerLoginPages(app, ctx);
+  // OpenID Connect login and identity linking (needs request.auth from registerAuth).
+  await registerOidc(app, ctx);
   await registerHubApi(app, ctx);
   await registerUsersApi(app, ctx);
   await registerGroupsApi(app, ctx);
