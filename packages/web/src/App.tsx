@@ -10,6 +10,9 @@ import { NotRunningPage } from './pages/NotRunningPage.js';
 import { SpawnPage } from './pages/SpawnPage.js';
 import { SpawnPendingPage } from './pages/SpawnPendingPage.js';
 import { TokenPage } from './pages/TokenPage.js';
+import { CatalogPage } from './pages/catalog/CatalogPage.js';
+import { DatasetPage } from './pages/catalog/DatasetPage.js';
+import { RequestsPage } from './pages/catalog/RequestsPage.js';
 import { loginUrl, matchRoute } from './lib/routes.js';
 import { AppContext, type AppContextValue } from './session.js';
 
@@ -18,6 +21,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [path, setPath] = useState(() => window.location.pathname);
+  const [search, setSearch] = useState(() => window.location.search);
   const moved = useRef(false);
 
   useEffect(() => {
@@ -34,6 +38,7 @@ export function App() {
     const onPop = () => {
       moved.current = true;
       setPath(window.location.pathname);
+      setSearch(window.location.search);
     };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
@@ -52,6 +57,7 @@ export function App() {
     else window.history.pushState(null, '', to);
     moved.current = true;
     setPath(window.location.pathname);
+    setSearch(window.location.search);
     window.scrollTo(0, 0);
   }, []);
 
@@ -80,13 +86,13 @@ export function App() {
   return (
     <AppContext.Provider value={ctx}>
       <Layout path={path}>
-        <Page path={path} me={ctx.session.user} />
+        <Page path={path} search={search} me={ctx.session.user} />
       </Layout>
     </AppContext.Provider>
   );
 }
 
-function Page({ path, me }: { path: string; me: string }) {
+function Page({ path, search, me }: { path: string; search: string; me: string }) {
   const route = matchRoute(path);
   switch (route.page) {
     case 'home':
@@ -95,6 +101,12 @@ function Page({ path, me }: { path: string; me: string }) {
       return <AdminPage />;
     case 'token':
       return <TokenPage />;
+    case 'catalog':
+      return <CatalogPage search={search} />;
+    case 'catalog-requests':
+      return <RequestsPage />;
+    case 'catalog-dataset':
+      return <DatasetPage key={route.instanceId} instanceId={route.instanceId} />;
     case 'spawn':
       return <SpawnPage key={path} user={route.user ?? me} server={route.server} />;
     case 'spawn-pending':

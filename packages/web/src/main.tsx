@@ -4,6 +4,7 @@ import { App } from './App.js';
 import './styles/base.css';
 import './styles/components.css';
 import './styles/data.css';
+import './styles/catalog.css';
 
 const root = document.getElementById('root');
 if (root) {

@@ -18,7 +18,10 @@ export interface WebOptions {
 const STATIC_PREFIX = '/hub/static/';
 
 /** The SPA's pages; the browser app routes among them by pathname (packages/web/src/lib/routes.ts). */
-const SPA_PATHS = ['/hub/home', '/hub/admin', '/hub/token', '/hub/spawn', '/hub/spawn/*', '/hub/spawn-pending/*'];
+const SPA_PATHS = [
+  '/hub/home', '/hub/admin', '/hub/token', '/hub/spawn', '/hub/spawn/*', '/hub/spawn-pending/*',
+  '/hub/catalog', '/hub/catalog/requests', '/hub/catalog/dataset/*',
+];
 
 /**
  * Content-Security-Policy of the SPA: scripts, styles and connections from the hub only,
@@ -89,7 +92,8 @@ export function prefersJson(accept: string | undefined): boolean {
 /**
  * Serves the hub's browser UI and the browser-facing hub URLs (JupyterHub contract §d.8):
  * - `/hub/static/*`: the built assets of `packages/web` (long cache for hashed files);
- * - `/hub/home`, `/hub/admin`, `/hub/token`, `/hub/spawn[/<user>[/<server>]]`,
+ * - `/hub/home`, `/hub/admin`, `/hub/token`, `/hub/spawn[/<user>[/<server>]]`, `/hub/catalog[/requests]`,
+ *   `/hub/catalog/dataset/<instance_id>`,
  *   `/hub/spawn-pending/<user>[/<server>]`: the SPA's index.html with a strict CSP, or a
  *   redirect to `/hub/login?next=…` without a browser session;
  * - `/hub/user-redirect/<path>` → `/user/<me>/<path>`;

@@ -1,9 +1,12 @@
 import type { ReactNode } from 'react';
 import { useApp } from '../session.js';
 import { Link } from './Link.js';
+import { NotificationsIndicator } from './NotificationsIndicator.js';
 
 const NAV: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> = [
   { href: '/hub/home', label: 'Home' },
+  { href: '/hub/catalog', label: 'Catalog' },
+  { href: '/hub/catalog/requests', label: 'Requests' },
   { href: '/hub/token', label: 'Tokens' },
   { href: '/hub/admin', label: 'Admin', adminOnly: true },
 ];
@@ -34,6 +37,7 @@ export function Layout({ path, children }: { path: string; children: ReactNode }
             </ul>
           </nav>
           <div className="topbar__user">
+            <NotificationsIndicator />
             <span className="topbar__name" title="Logged in as">
               <UserIcon />
               {session.user}

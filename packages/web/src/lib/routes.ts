@@ -4,6 +4,10 @@ export type Route =
   | { page: 'home' }
   | { page: 'admin' }
   | { page: 'token' }
+  /** `/hub/catalog`, `/hub/catalog/requests`, `/hub/catalog/dataset/<instance_id>`. */
+  | { page: 'catalog' }
+  | { page: 'catalog-requests' }
+  | { page: 'catalog-dataset'; instanceId: string }
   /** `/hub/spawn[/<user>[/<server>]]`: start, then follow progress. `user` null = me. */
   | { page: 'spawn'; user: string | null; server: string }
   | { page: 'spawn-pending'; user: string; server: string }
@@ -23,6 +27,11 @@ export function matchRoute(pathname: string): Route {
     case 'admin':
     case 'token':
       return segs.length === 1 ? { page: first } : { page: 'not-found' };
+    case 'catalog':
+      if (user === undefined) return { page: 'catalog' };
+      if (user === 'requests' && server === undefined) return { page: 'catalog-requests' };
+      if (user === 'dataset' && server && rest.length === 0) return { page: 'catalog-dataset', instanceId: server };
+      return { page: 'not-found' };
     case 'spawn':
       if (rest.length > 0) return { page: 'not-found' };
       return { page: 'spawn', user: user ?? null, server: server ?? '' };

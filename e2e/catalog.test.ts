@@ -1,0 +1,112 @@
+/**
+ * The catalog in Debian's chromium, through a real hub with the EUCP-SYN fixture users:
+ * bob searches CORDEX, sees facet counts and "request access", asks CORDEX Research for a
+ * tas data set accepting its licence → "pending"; alice (its admin) approves on
+ * /hub/catalog/requests; bob gets a notification and the badge turns "readable".
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { HubProcess } from '@eucp/testing/hub-process';
+
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+const BOB_PW = 'bob-catalog-pw-8f2d1';
+const ALICE_PW = 'alice-catalog-pw-3c9e7';
+
+describe('catalog: search, request access, approve, read', { timeout: 180_000 }, () => {
+  let hub: HubProcess;
+  let browser: BrowserContext;
+  let page: Page;
+  let profileDir: string;
+  let datasetUrl = '';
+
+  before(async () => {
+    hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n[access]\nimportFixtureUsers = true\n' });
+    await hub.cli(['user', 'password', 'bob', '--password-stdin'], `${BOB_PW}\n`);
+    await hub.cli(['user', 'password', 'alice', '--password-stdin'], `${ALICE_PW}\n`);
+    // The catalog's first scan runs in the background: wait until it lists data sets.
+    for (let i = 0; ; i++) {
+      const r = (await (await fetch(`${hub.url}/esg-search/search?type=Dataset&limit=0&format=application/solr%2Bjson`)).json()) as { response: { numFound: number } };
+      if (r.response.numFound > 0) break;
+      if (i > 300) throw new Error('the catalog never listed a data set');
+      await sleep(100);
+    }
+    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+
+  after(async () => {
+    await browser?.close();
+    await hub?.destroy();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  async function logIn(user: string, password: string, next: string): Promise<void> {
+    await browser.clearCookies();
+    await page.goto(`${hub.url}${next}`);
+    await page.waitForURL(/\/hub\/login/);
+    await page.getByLabel(/user ?name/i).fill(user);
+    await page.getByLabel(/password/i).fill(password);
+    await page.getByRole('button', { name: /log ?in|sign in/i }).click();
+    await page.waitForURL((u) => u.pathname === next.split('?')[0]);
+  }
+
+  it('bob searches CORDEX and sees facet counts and "request access"', async () => {
+    await logIn('bob', BOB_PW, '/hub/catalog');
+    await page.getByRole('link', { name: /^catalog$/i }).waitFor();
+    await page.getByLabel('Search text').fill('CORDEX tas');
+    await page.getByRole('button', { name: /^search$/i }).click();
+    await page.waitForURL(/\/hub\/catalog\?q=CORDEX/);
+    await page.locator('.facet__count[data-facet="project"][data-value="CORDEX"]').waitFor();
+    const count = Number(await page.locator('.facet__count[data-facet="project"][data-value="CORDEX"]').innerText());
+    assert.ok(count > 0, `CORDEX count ${count}`);
+    const numFound = Number(/\d+/.exec(await page.getByTestId('num-found').innerText())?.[0]);
+    assert.ok(numFound > 0);
+    const first = page.locator('.result').filter({ hasText: /CORDEX.*tas/ }).first();
+    await first.locator('[data-access="request"]').waitFor();
+    datasetUrl = (await first.locator('a.result__title').getAttribute('href'))!;
+    await first.locator('a.result__title').click();
+    await page.waitForURL(/\/hub\/catalog\/dataset\//);
+  });
+
+  it('bob opens the data set, sees its details and asks CORDEX Research, accepting the licence → pending', async () => {
+    await page.getByRole('heading', { name: 'Files' }).waitFor();
+    assert.match(await page.getByTestId('xarray-code').innerText(), /xr\.open_(mf)?dataset\(.*\/data\//s);
+    await page.locator('[data-access="request"]').waitFor();
+    await page.getByRole('button', { name: /^request access$/i }).click();
+    await page.getByRole('radio', { name: /CORDEX Research/ }).check();
+    await page.getByRole('region', { name: /licence/i }).or(page.locator('pre.licence')).first().waitFor();
+    const send = page.getByRole('button', { name: /send request/i });
+    assert.equal(await send.isDisabled(), true, 'sending needs the licence accepted');
+    await page.getByLabel('I accept the licence').check();
+    await send.click();
+    await page.locator('[data-access="pending"]').waitFor();
+  });
+
+  it('alice sees the request on /hub/catalog/requests and approves it', async () => {
+    await logIn('alice', ALICE_PW, '/hub/catalog/requests');
+    const row = page.locator('tr', { hasText: 'bob' }).filter({ hasText: 'CORDEX Research' });
+    await row.waitFor();
+    await row.getByRole('button', { name: /approve/i }).click();
+    // Other fixture requests may still be pending: bob's row goes.
+    await row.waitFor({ state: 'detached' });
+  });
+
+  it('bob gets a notification and the badge turns "readable"', async () => {
+    await logIn('bob', BOB_PW, datasetUrl);
+    await page.locator('[data-access="readable"]').waitFor();
+    await page.getByTestId('unread-count').waitFor();
+    await page.getByRole('button', { name: /notifications, [1-9]\d* unread/i }).click();
+    const panel = page.getByRole('region', { name: 'Notifications' });
+    await panel.waitFor();
+    assert.match(await panel.innerText(), /CORDEX Research/i);
+  });
+});
