@@ -10,3 +10,4 @@ export * from './trust.js';
 export * from './outputs.js';
 export * from './access.js';
 export * from './facet-index.js';
+export * from './data-view.js';

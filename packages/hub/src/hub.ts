@@ -14,6 +14,8 @@ import { buildApp } from './app.js';
 import { AccessService } from './access/index.js';
 import { CatalogScanService } from './catalog/scanner-service.js';
 import { catalogScanOptions } from './catalog/scanner-config.js';
+import { CatalogDataView } from './servers/data-view.js';
+import { dataDirOf } from './config/load.js';
 
 /** The JupyterHub version whose REST API and single-user contract we speak. */
 export const JUPYTERHUB_VERSION = '5.2.1';
@@ -48,11 +50,15 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const accounts = new Accounts(db, now);
   const auth = new AuthService({ db, config, accounts, now, log: log.child({ component: 'auth' }) });
   const routes = new RouteTable();
-  const servers = new ServerManager({
-    db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }),
-  });
   const access = await AccessService.create({ db, config, log: log.child({ component: 'access' }), now, accounts });
   const catalog = new CatalogScanService(catalogScanOptions(config, { db, log: log.child({ component: 'catalog' }) }));
+  const dataDir = dataDirOf(config);
+  const dataView = new CatalogDataView({
+    access, catalog, dataDir, roots: config.catalog.roots ?? [dataDir], log: log.child({ component: 'data-view' }),
+  });
+  const servers = new ServerManager({
+    db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }), dataView,
+  });
   const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog };
   const { app, proxy } = await buildApp(ctx, routes);
   const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), {

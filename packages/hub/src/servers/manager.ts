@@ -13,6 +13,7 @@ import { oauthClientId, serverTokenScopes, singleUserEnv } from './env.js';
 import { ProgressChannel } from './progress.js';
 import { serverCommandFor } from './server-command.js';
 import { waitForHttp } from './readiness.js';
+import { dataViewMessage, type DataViewSource } from './data-view.js';
 
 export type ServerRow = Selectable<ServersTable>;
 
@@ -34,6 +35,8 @@ export interface ServerManagerDeps {
   credentials: ServerCredentials;
   now(): number;
   hubApiUrl(): string;
+  /** What of the data cache each sandbox shows; absent = all of it (no access control). */
+  dataView?: DataViewSource;
 }
 
 /** The status of a server as the hub's own UI shows it. */
@@ -44,7 +47,12 @@ export interface ServerStatusView {
   failure: { code: string; message: string; action: string } | null;
   startedAt: number | null;
   lastActivity: number | null;
+  /** The user's readable data changed since the running server started: a restart shows it. */
+  dataOutdated: boolean;
 }
+
+/** The data view a running server was started with (`key`), and whether it is still the user's. */
+interface StartedData { key: string; gen: number; dirty: boolean; outdated: boolean }
 
 const key = (user: UserName, server: ServerName): string => `${user}/${server}`;
 
@@ -59,8 +67,11 @@ export class ServerManager {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly cancelled = new Set<string>();
   private pollTimer: NodeJS.Timeout | null = null;
+  private readonly startedData = new Map<string, StartedData>();
 
-  constructor(private readonly deps: ServerManagerDeps) {}
+  constructor(private readonly deps: ServerManagerDeps) {
+    deps.dataView?.onChange((user) => { for (const [k, d] of this.startedData) if (k.startsWith(`${user}/`)) d.dirty = true; });
+  }
 
   private get db(): Db { return this.deps.db; }
 
@@ -101,7 +112,22 @@ export class ServerManager {
       state, limits, failure,
       url: state === 'running' ? serverPrefix(user, server) : null,
       startedAt: row?.started_at ?? null, lastActivity: row?.last_activity ?? null,
+      dataOutdated: state === 'running' && row ? await this.dataOutdated(row, user, server) : false,
     };
+  }
+
+  /** True if the user's data view changed (grant, revocation, catalog) since the server started; false if unknown (started by an earlier hub). */
+  private async dataOutdated(row: ServerRow, user: UserName, server: ServerName): Promise<boolean> {
+    const d = this.startedData.get(key(user, server));
+    const view = this.deps.dataView;
+    if (!d || !view) return false;
+    const gen = view.generation();
+    if (d.dirty || d.gen !== gen) {
+      d.dirty = false;
+      d.gen = gen;
+      d.outdated = JSON.stringify((await view.viewFor({ id: row.user_id, name: user }, { wait: false })).paths) !== d.key;
+    }
+    return d.outdated;
   }
 
   /** Progress channel of the current or last spawn, if this hub process saw one. */
@@ -199,8 +225,14 @@ export class ServerManager {
       });
       const groups = await this.groupsOf(u.id);
       const command = serverCommandFor(cfg.spawner, user, groups);
+      // Computed at every start: a grant is usable, a revocation effective, from the next start on.
+      const gen = this.deps.dataView?.generation() ?? 0;
+      if (this.deps.dataView) channel.emit({ progress: 10, message: 'Finding the data sets you may read' });
+      const data = this.deps.dataView ? await this.deps.dataView.viewFor({ id: u.id, name: user }) : null;
+      if (data) channel.emit({ progress: 10, message: dataViewMessage(data) });
+      if (data) this.startedData.set(k, { key: JSON.stringify(data.paths), gen, dirty: false, outdated: false });
       const result = await this.deps.spawner.start(
-        { user, groups, server, prefix, env, cmd: command.cmd, args: [], readOnlyBinds: command.readOnlyBinds, limits },
+        { user, groups, server, prefix, env, cmd: command.cmd, args: [], readOnlyBinds: command.readOnlyBinds, dataPaths: data?.paths ?? null, limits },
         (p) => channel.emit({ progress: 10 + p.progress * 0.5, message: p.message }),
       );
       spawnerState = result.state;
@@ -221,7 +253,7 @@ export class ServerManager {
       const now = this.deps.now();
       await this.transition(row, 'ready', { target: result.url, started_at: now, last_activity: now });
       this.deps.routes.set({ prefix, user, server, target: result.url });
-      log.info({ target: result.url }, 'server ready');
+      log.info({ target: result.url, ...(data && { dataSets: data.readable, of: data.total }) }, 'server ready');
       channel.emit({
         progress: 100, ready: true, url: prefix, message: `Server ready at ${prefix}`,
         html_message: `Server ready at <a href="${prefix}">${prefix}</a>`,
@@ -229,6 +261,7 @@ export class ServerManager {
     } catch (err) {
       const appErr = err instanceof AppError ? err : new AppError('SPAWN_FAILED', (err as Error).message);
       log.warn({ code: appErr.code, detail: appErr.detail }, 'spawn failed');
+      this.startedData.delete(k);
       if (spawnerState) await this.deps.spawner.stop(spawnerState, { timeoutMs: this.deps.config.spawner.stopTimeoutMs }).catch((e) => log.error({ err: e }, 'cleanup after failed spawn'));
       await this.deps.credentials.deleteOAuthClient(clientId).catch(() => {});
       const current = (await this.db.selectFrom('servers').selectAll().where('id', '=', row.id).executeTakeFirst())!;
@@ -285,6 +318,7 @@ export class ServerManager {
     if (!row || !isActive(row.state as ServerState)) return;
     const prefix = serverPrefix(user, server);
     this.deps.routes.delete(prefix);
+    this.startedData.delete(key(user, server));
     if (row.state === 'running') row = await this.transition(row, 'stop');
     const state = JSON.parse(row.spawner_state) as SpawnerState;
     if (Object.keys(state).length) await this.deps.spawner.stop(state, { timeoutMs: this.deps.config.spawner.stopTimeoutMs });

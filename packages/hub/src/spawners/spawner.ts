@@ -21,6 +21,13 @@ export interface SpawnSpec {
   args: readonly string[];
   /** Host paths the server's code needs, bound read-only at the same path (absent = none). */
   readOnlyBinds?: readonly string[];
+  /**
+   * The parts of the data cache the user may read, as paths relative to the data
+   * directory (`CMIP6/CMIP/…/v20190601`, none below another): the sandbox's `/data` then
+   * holds only these, at the same relative paths. Absent or null: the whole data
+   * directory. Spawners without a sandbox (the test fakes) ignore it.
+   */
+  dataPaths?: readonly string[] | null;
   limits: ResourceLimits;
 }
 

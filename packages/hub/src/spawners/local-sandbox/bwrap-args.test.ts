@@ -9,6 +9,7 @@ import {
   CGROUP_ENTER_SCRIPT,
   STAGE_SCRIPT,
   buildBwrapArgs,
+  dataBindArgs,
   buildEnvArgs,
   buildLaunchArgv,
   encodeNulSeparated,
@@ -197,5 +198,41 @@ describe('buildLaunchArgv', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('dataBindArgs (a sandbox with only some data sets)', () => {
+  it('binds the whole data directory when no paths are given', () => {
+    assert.deepEqual(dataBindArgs('/stage/data', undefined), ['--ro-bind', '/stage/data', '/data']);
+    assert.deepEqual(dataBindArgs('/stage/data', null), ['--ro-bind', '/stage/data', '/data']);
+    const args = buildBwrapArgs(layout);
+    assert.deepEqual(triples(args, '--ro-bind').filter(([, d]) => d === '/data'), [['/srv/climate-data', '/data']]);
+  });
+
+  it('makes /data a directory of the root holding only the listed paths, each read-only, before the root turns read-only', () => {
+    const args = buildBwrapArgs({ ...layout, dataPaths: ['cordex/out/tas/v1', 'CMIP6', 'cv.json'] });
+    assert.ok(!triples(args, '--ro-bind').some(([, d]) => d === '/data'));
+    const dir = args.indexOf('/data');
+    assert.equal(args[dir - 1], '--dir');
+    const binds: string[][] = [];
+    args.forEach((a, i) => { if (a === '--ro-bind-try') binds.push(args.slice(i + 1, i + 3)); });
+    assert.deepEqual(binds, [
+      ['/srv/climate-data/CMIP6', '/data/CMIP6'],
+      ['/srv/climate-data/cordex/out/tas/v1', '/data/cordex/out/tas/v1'],
+      ['/srv/climate-data/cv.json', '/data/cv.json'],
+    ]);
+    const lastBind = args.lastIndexOf('--ro-bind-try');
+    assert.ok(dir < lastBind && lastBind < args.indexOf('--remount-ro'));
+  });
+
+  it('an empty list gives an empty /data', () => {
+    assert.deepEqual(dataBindArgs('/s', []), ['--dir', '/data']);
+  });
+
+  it('refuses absolute, climbing, empty-segment and nested paths', () => {
+    for (const bad of [['/etc'], ['../etc'], ['a/../../etc'], ['a//b'], [''], ['.'], ['a', 'a/b'], ['a/b', 'a']]) {
+      assert.throws(() => dataBindArgs('/s', bad), (e: unknown) => isAppError(e) && e.code === 'SPAWN_FAILED', JSON.stringify(bad));
+    }
+    assert.doesNotThrow(() => dataBindArgs('/s', ['a', 'a-b/c', 'ab']));
   });
 });

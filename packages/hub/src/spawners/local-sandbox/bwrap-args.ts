@@ -1,4 +1,4 @@
-import { AppError } from '@eucp/core';
+import { AppError, isSafeRelativePath } from '@eucp/core';
 
 /**
  * Pure builders of the sandbox command line (no I/O; unit-tested). The launch chain is
@@ -52,6 +52,13 @@ export interface SandboxLayout {
   hostHome: string;
   /** Directory bound read-only at `/data` (the staged data). */
   dataDir: string;
+  /**
+   * When set, `/data` holds only these paths (relative to `dataDir`), each bound
+   * read-only at the same relative path (intermediate directories are created on the
+   * sandbox's read-only root; a path missing on the host is skipped). Absent/null: all of
+   * `dataDir`.
+   */
+  dataPaths?: readonly string[] | null;
   /** How `MIRRORED_TOP_LEVEL` paths look on the host (missing ones are simply absent). */
   hostRoot: readonly HostRootEntry[];
   /** The server's argv (`[...cmd, ...args]`). */
@@ -71,7 +78,7 @@ export function sandboxHome(unixName: string): string {
  * The bubblewrap arguments (after the `bwrap` path) for one server: new user, PID, IPC,
  * UTS and cgroup namespaces, the host network; read-only `/usr`, `/etc` and top-level
  * lib/bin paths; fresh `/proc`, minimal `/dev`, private `/tmp`; the home read-write at
- * `/home/<unixName>`; the data read-only at `/data`; everything else absent, and the
+ * `/home/<unixName>`; the data read-only at `/data` (all of it, or only `dataPaths`); everything else absent, and the
  * sandbox root itself read-only. Throws `SPAWN_FAILED` if `argv` is empty.
  */
 export function buildBwrapArgs(layout: SandboxLayout): string[] {
@@ -101,7 +108,7 @@ export function buildBwrapArgs(layout: SandboxLayout): string[] {
     '--dir', '/var',
     '--symlink', '/tmp', '/var/tmp',
     '--bind', layout.hostHome, home,
-    '--ro-bind', layout.dataDir, SANDBOX_DATA_DIR,
+    ...dataBindArgs(layout.dataDir, layout.dataPaths),
   );
   for (const p of layout.readOnlyBinds ?? []) {
     if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Read-only bind ${JSON.stringify(p)} is not an absolute path.`);
@@ -116,6 +123,27 @@ export function buildBwrapArgs(layout: SandboxLayout): string[] {
     '--',
     ...layout.argv,
   );
+  return args;
+}
+
+/**
+ * The mounts that make up `/data`: the whole `dataDir`, or (with `dataPaths`) an empty
+ * directory holding only those paths. Throws `SPAWN_FAILED` for a path that is absolute,
+ * has `..`/`.`/empty segments, or lies below another listed path.
+ */
+export function dataBindArgs(dataDir: string, dataPaths: readonly string[] | null | undefined): string[] {
+  if (dataPaths === null || dataPaths === undefined) return ['--ro-bind', dataDir, SANDBOX_DATA_DIR];
+  const all = new Set(dataPaths);
+  const args = ['--dir', SANDBOX_DATA_DIR];
+  for (const p of [...all].sort()) {
+    if (!isSafeRelativePath(p)) throw new AppError('SPAWN_FAILED', `Data path ${JSON.stringify(p)} is not a relative path inside the data directory.`);
+    const segs = p.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const up = segs.slice(0, i).join('/');
+      if (all.has(up)) throw new AppError('SPAWN_FAILED', `Data path ${JSON.stringify(p)} lies inside ${JSON.stringify(up)}.`);
+    }
+    args.push('--ro-bind-try', `${dataDir}/${p}`, `${SANDBOX_DATA_DIR}/${p}`);
+  }
   return args;
 }
 

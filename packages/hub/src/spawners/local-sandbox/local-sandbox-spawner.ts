@@ -90,7 +90,7 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
  * (directories or merged-/usr symlinks); a fresh `/proc` (own PID namespace: only the
  * server's processes); a minimal `/dev`; a private `/tmp` (`/var/tmp` points to it); the
  * home `<homeRoot>/<user>` read-write at `/home/<unixname>` (the working directory and
- * `$HOME`); the data cache read-only at `/data`; the sandbox root itself read-only;
+ * `$HOME`); the data cache read-only at `/data` (only `spec.dataPaths` of it when set); the sandbox root itself read-only;
  * nothing else of the host (no other homes, no `/root`, no host `/tmp`, no `/sys`, no
  * hub state). Own IPC and UTS namespaces (hostname `eucp-sandbox`); the host network.
  *
@@ -224,7 +224,7 @@ export class LocalSandboxSpawner implements Spawner {
           gid: account.gid,
           stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data] },
           tools: this.tools,
-          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: spec.readOnlyBinds }),
+          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: spec.readOnlyBinds, dataPaths: spec.dataPaths ?? null }),
         });
         const envArgs = encodeNulSeparated(buildEnvArgs(env));
 
