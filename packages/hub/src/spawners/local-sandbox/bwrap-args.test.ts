@@ -90,13 +90,17 @@ describe('buildBwrapArgs', () => {
     assert.ok(args.indexOf('--args') < sep);
   });
 
-  it("binds the server's own code read-only at the same path, and refuses relative or climbing paths", () => {
-    const code = ['/opt/eucp/node_modules', '/opt/eucp/packages/lab/dist'];
+  it("binds the server's own code read-only at its host path from the staged mount points, and refuses relative or climbing paths", () => {
+    const code = [
+      { source: '/run/eucp-sandbox/code/d0', target: '/opt/eucp/node_modules' },
+      { source: '/run/eucp-sandbox/code/f1', target: '/opt/eucp/package.json' },
+    ];
     const args = buildBwrapArgs({ ...layout, readOnlyBinds: code });
-    for (const p of code) assert.ok(triples(args, '--ro-bind').some(([s, d]) => s === p && d === p), p);
-    assert.ok(!triples(args, '--bind').some(([s]) => code.includes(s!)), 'never read-write');
+    for (const b of code) assert.ok(triples(args, '--ro-bind').some(([s, d]) => s === b.source && d === b.target), b.target);
+    assert.ok(!triples(args, '--bind').some(([s]) => code.some((b) => b.source === s)), 'never read-write');
     for (const bad of ['opt/eucp', '/opt/eucp/../../root']) {
-      assert.throws(() => buildBwrapArgs({ ...layout, readOnlyBinds: [bad] }), (e) => isAppError(e) && e.code === 'SPAWN_FAILED');
+      assert.throws(() => buildBwrapArgs({ ...layout, readOnlyBinds: [{ source: '/run/x', target: bad }] }), (e) => isAppError(e) && e.code === 'SPAWN_FAILED');
+      assert.throws(() => buildBwrapArgs({ ...layout, readOnlyBinds: [{ source: bad, target: '/opt/x' }] }), (e) => isAppError(e) && e.code === 'SPAWN_FAILED');
     }
   });
 
@@ -181,17 +185,20 @@ describe('buildLaunchArgv', () => {
     }
   });
 
-  it('the staging script binds both directories in its own mount namespace only, and exits 126 if it cannot', async () => {
+  it('the staging script binds every pair (directories and files) in its own mount namespace only, and exits 126 if it cannot', async () => {
     const run = promisify(execFile);
     const dir = await mkdtemp('/tmp/eucp-stage-test-');
     try {
       for (const d of ['home', 'data', 'mnt-home', 'mnt-data']) await mkdir(path.join(dir, d));
       await writeFile(path.join(dir, 'home', 'h.txt'), 'home');
       await writeFile(path.join(dir, 'data', 'd.txt'), 'data');
-      const stageArgs = [path.join(dir, 'home'), path.join(dir, 'mnt-home'), path.join(dir, 'data'), path.join(dir, 'mnt-data')];
-      const { stdout } = await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE_SCRIPT, 'x', ...stageArgs, '--', '/bin/ls', path.join(dir, 'mnt-home'), path.join(dir, 'mnt-data')]);
+      await writeFile(path.join(dir, 'code.json'), 'code-file');
+      await writeFile(path.join(dir, 'mnt-code'), '');
+      const stageArgs = [path.join(dir, 'home'), path.join(dir, 'mnt-home'), path.join(dir, 'data'), path.join(dir, 'mnt-data'), path.join(dir, 'code.json'), path.join(dir, 'mnt-code')];
+      const { stdout } = await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', STAGE_SCRIPT, 'x', ...stageArgs, '--', '/bin/sh', '-c', 'ls "$1" "$2"; cat "$3"', 'sh', path.join(dir, 'mnt-home'), path.join(dir, 'mnt-data'), path.join(dir, 'mnt-code')]);
       assert.match(stdout, /h\.txt/);
       assert.match(stdout, /d\.txt/);
+      assert.match(stdout, /code-file/);
       assert.deepEqual(await readdir(path.join(dir, 'mnt-home')), [], 'not visible outside the namespace');
       const missing = [path.join(dir, 'nope'), ...stageArgs.slice(1)];
       await assert.rejects(run('/usr/bin/unshare', ['--mount', '--', '/bin/sh', '-c', STAGE_SCRIPT, 'x', ...missing, '--', '/bin/true']), (e: { code?: number }) => e.code === 126);

@@ -6,7 +6,7 @@ import { AppError, isSafeRelativePath } from '@eucp/core';
  *
  *   /bin/sh -c <CGROUP_ENTER_SCRIPT> eucp-enter-cgroup <cgroup.procs …> --
  *     /usr/bin/unshare --mount --propagation private --
- *       /bin/sh -c <STAGE_SCRIPT> eucp-stage-mounts <home> <stage/home> <data> <stage/data> --
+ *       /bin/sh -c <STAGE_SCRIPT> eucp-stage-mounts <home> <stage/home> <data> <stage/data> [<code> <stage/code/…>]… --
  *         /usr/bin/setpriv --reuid=<uid> --regid=<gid> --init-groups --no-new-privs --
  *           /usr/bin/bwrap <sandbox args> --args <fd> -- <cmd> <args…>
  *
@@ -64,9 +64,20 @@ export interface SandboxLayout {
   /** The server's argv (`[...cmd, ...args]`). */
   argv: readonly string[];
   /** Absolute host paths bound read-only at the same path (the server's own code). */
-  readOnlyBinds?: readonly string[];
+  readOnlyBinds?: readonly ReadOnlyBind[];
   statusFd?: number;
   argsFd?: number;
+}
+
+/**
+ * A host path the server's own code needs (the lab server's compiled code and its npm
+ * dependencies), bound read-only at `target` inside the sandbox from `source`, its staged
+ * mount point (see {@link stagePaths}): the sandbox account may have no search permission
+ * on the installation's parent directories, the staged copy never needs any.
+ */
+export interface ReadOnlyBind {
+  source: string;
+  target: string;
 }
 
 /** Home directory of an account inside its sandbox. */
@@ -110,9 +121,11 @@ export function buildBwrapArgs(layout: SandboxLayout): string[] {
     '--bind', layout.hostHome, home,
     ...dataBindArgs(layout.dataDir, layout.dataPaths),
   );
-  for (const p of layout.readOnlyBinds ?? []) {
-    if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Read-only bind ${JSON.stringify(p)} is not an absolute path.`);
-    args.push('--ro-bind', p, p);
+  for (const b of layout.readOnlyBinds ?? []) {
+    for (const p of [b.source, b.target]) {
+      if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Read-only bind ${JSON.stringify(p)} is not an absolute path.`);
+    }
+    args.push('--ro-bind', b.source, b.target);
   }
   args.push(
     // Last: the sandbox's own root tmpfs becomes read-only (its mounts stay as they are).
@@ -183,19 +196,23 @@ export const CGROUP_ENTER_FAILED = 125;
 
 /**
  * Fixed shell text of the staging stage (run in a private mount namespace). Arguments:
- * home, its staging mount point, data, its staging mount point, `--`, the command.
+ * pairs of a host path and its staging mount point (home, data, then code binds), `--`,
+ * the command.
  * Exits 126 if a bind mount fails.
  */
 export const STAGE_SCRIPT =
-  'mount --rbind "$1" "$2" && mount --rbind "$3" "$4" || exit 126; shift 4; ' +
+  'while [ "$#" -gt 1 ] && [ "$1" != "--" ]; do mount --rbind "$1" "$2" || exit 126; shift 2; done; ' +
   '[ "$1" = "--" ] || exit 126; shift; exec "$@"';
 
 /** Exit code of the launcher when it could not stage the home and data mounts. */
 export const STAGE_FAILED = 126;
 
-/** Staging mount points below the spawner's staging directory. */
-export function stagePaths(stageDir: string): { home: string; data: string } {
-  return { home: `${stageDir}/home`, data: `${stageDir}/data` };
+/**
+ * Staging mount points below the spawner's staging directory: the home, the data, and
+ * `code/d<i>` (a directory) or `code/f<i>` (a file) for the i-th read-only code bind.
+ */
+export function stagePaths(stageDir: string): { home: string; data: string; code: (i: number, kind: 'dir' | 'file') => string } {
+  return { home: `${stageDir}/home`, data: `${stageDir}/data`, code: (i, kind) => `${stageDir}/code/${kind === 'dir' ? 'd' : 'f'}${i}` };
 }
 
 /** Programs of the launch chain (absolute paths). */
@@ -223,8 +240,8 @@ export function buildLaunchArgv(opts: {
   procsFiles: readonly string[];
   uid: number;
   gid: number;
-  /** Host directories to stage and where: `[source, mount point]`. */
-  stage: { home: readonly [string, string]; data: readonly [string, string] };
+  /** Host paths to stage and where: `[source, mount point]` (home, data, then the code binds). */
+  stage: { home: readonly [string, string]; data: readonly [string, string]; code?: readonly (readonly [string, string])[] };
   bwrapArgs: readonly string[];
   tools?: Partial<LaunchTools>;
 }): string[] {
@@ -232,14 +249,15 @@ export function buildLaunchArgv(opts: {
   if (!Number.isInteger(opts.uid) || opts.uid <= 0 || !Number.isInteger(opts.gid) || opts.gid <= 0) {
     throw new AppError('SPAWN_FAILED', `Refusing to start a sandbox as uid ${opts.uid} / gid ${opts.gid}.`);
   }
-  const paths = [...opts.procsFiles, ...opts.stage.home, ...opts.stage.data];
+  const code = (opts.stage.code ?? []).flat();
+  const paths = [...opts.procsFiles, ...opts.stage.home, ...opts.stage.data, ...code];
   for (const p of paths) {
     if (!p.startsWith('/')) throw new AppError('SPAWN_FAILED', `Not an absolute path: ${JSON.stringify(p)}.`);
   }
   return [
     tools.sh, '-c', CGROUP_ENTER_SCRIPT, 'eucp-enter-cgroup', ...opts.procsFiles, '--',
     tools.unshare, '--mount', '--propagation', 'private', '--',
-    tools.sh, '-c', STAGE_SCRIPT, 'eucp-stage-mounts', ...opts.stage.home, ...opts.stage.data, '--',
+    tools.sh, '-c', STAGE_SCRIPT, 'eucp-stage-mounts', ...opts.stage.home, ...opts.stage.data, ...code, '--',
     tools.setpriv, `--reuid=${opts.uid}`, `--regid=${opts.gid}`, '--init-groups', '--no-new-privs', '--',
     tools.bwrap, ...opts.bwrapArgs,
   ];

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, readFile, readdir, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAppError, type ServerName, type UserName } from '@eucp/core';
@@ -257,6 +258,34 @@ describe('LocalSandboxSpawner on this machine', { concurrency: false }, () => {
       await waitForHttp(`${url}/user/science/`, 60_000);
     } finally {
       await spawner.stop(state);
+    }
+  });
+
+  it("reads the server's code under a directory the account may not search (a 0700 install dir), read-only", async () => {
+    const install = await mkdtemp(path.join(tmpdir(), 'eucp-install-')); // mode 0700, root's
+    try {
+      await mkdir(path.join(install, 'pkg'));
+      await writeFile(path.join(install, 'pkg', 'inner.txt'), 'inner');
+      await writeFile(path.join(install, 'package.json'), 'code-ok');
+      const file = path.join(install, 'package.json');
+      const dir = path.join(install, 'pkg');
+      const check = [
+        'set -e',
+        `test "$(cat ${file})" = code-ok`,
+        `test "$(cat ${dir}/inner.txt)" = inner`,
+        `if touch ${dir}/intruder 2>/dev/null; then exit 3; fi`,
+        'exec /usr/bin/python3 /data/echo-server.py',
+      ].join('\n');
+      const spawner = env.make({ startupWatchMs: 30_000 });
+      const spec = { ...env.spec({ user: 'installed' as UserName, prefix: '/user/installed/', cmd: ['/bin/sh', '-c', check] }), readOnlyBinds: [file, dir] };
+      const { url, state } = await spawner.start(spec);
+      try {
+        await waitForHttp(`${url}/user/installed/`, 30_000);
+      } finally {
+        await spawner.stop(state);
+      }
+    } finally {
+      await rm(install, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -19,6 +19,7 @@ import {
   encodeNulSeparated,
   sandboxHome,
   stagePaths,
+  type ReadOnlyBind,
   type HostRootEntry,
   type LaunchTools,
 } from './bwrap-args.js';
@@ -218,13 +219,14 @@ export class LocalSandboxSpawner implements Spawner {
           JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}${spec.prefix}`,
         };
         const staged = stagePaths(this.stageDir);
+        const code = await stageCodeBinds(spec.readOnlyBinds ?? [], staged.code);
         const argv = buildLaunchArgv({
           procsFiles: driver.procsFiles(cg),
           uid: account.uid,
           gid: account.gid,
-          stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data] },
+          stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data], code: code.map((b) => [b.target, b.source] as const) },
           tools: this.tools,
-          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: spec.readOnlyBinds, dataPaths: spec.dataPaths ?? null }),
+          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: code, dataPaths: spec.dataPaths ?? null }),
         });
         const envArgs = encodeNulSeparated(buildEnvArgs(env));
 
@@ -393,4 +395,24 @@ export class LocalSandboxSpawner implements Spawner {
 function exitCodeOf(exit: ExitInfo): number | null {
   if (exit.code !== null) return exit.code;
   return exit.signal ? 128 + constants.signals[exit.signal] : null;
+}
+
+/**
+ * The staging mount point of each code path (`code/d<i>` or `code/f<i>` in the staging
+ * directory, created root-owned on first use): the launcher binds the host path there
+ * as root, and bubblewrap binds it on at the same path as on the host. Missing paths
+ * (an unbuilt UI) are left out.
+ */
+async function stageCodeBinds(hostPaths: readonly string[], mountPoint: (i: number, kind: 'dir' | 'file') => string): Promise<ReadOnlyBind[]> {
+  const binds: ReadOnlyBind[] = [];
+  for (const [i, target] of hostPaths.entries()) {
+    const st = await stat(target).catch(() => null);
+    if (!st) continue;
+    const source = mountPoint(i, st.isDirectory() ? 'dir' : 'file');
+    await mkdir(path.dirname(source), { recursive: true, mode: 0o755 });
+    if (st.isDirectory()) await mkdir(source, { recursive: true, mode: 0o755 });
+    else await writeFile(source, '', { flag: 'a', mode: 0o644 });
+    binds.push({ source, target });
+  }
+  return binds;
 }
