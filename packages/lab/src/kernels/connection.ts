@@ -60,6 +60,14 @@ const LINGER_MS = 100;
  * closed once a kernel is dead, so fast retries only happen during a start or restart.
  */
 const RECONNECT_MS = 10;
+/**
+ * IOPub messages the SUB socket may queue while we are busy (libzmq's default is 1000).
+ * Past the limit ZeroMQ drops messages silently: a cell flushing one line per print lost
+ * output, and sometimes its final `status: idle`, whenever the lab server fell 1000
+ * messages behind the kernel (a loaded machine). Bounded, so a runaway kernel cannot
+ * grow the queue without limit.
+ */
+const IOPUB_QUEUE = 100_000;
 
 type Writable = zmq.Dealer | zmq.Request;
 
@@ -94,7 +102,7 @@ export class KernelConnection {
     this.signer = createSigner(info.key, info.signature_scheme);
     this.log = opts.log;
     const dealer = (): zmq.Dealer => new zmq.Dealer({ routingId: this.session, linger: LINGER_MS, reconnectInterval: RECONNECT_MS });
-    const iopub = new zmq.Subscriber({ linger: LINGER_MS, reconnectInterval: RECONNECT_MS });
+    const iopub = new zmq.Subscriber({ linger: LINGER_MS, reconnectInterval: RECONNECT_MS, receiveHighWaterMark: IOPUB_QUEUE });
     this.sockets = { shell: dealer(), control: dealer(), stdin: dealer(), iopub };
     this.sockets.iopub.subscribe('');
     for (const channel of ['shell', 'control', 'stdin', 'iopub'] as const) {
