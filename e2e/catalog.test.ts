@@ -6,17 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
+import { launchChromium, type TestBrowser } from '@eucp/testing/chromium';
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const BOB_PW = 'bob-catalog-pw-8f2d1';
 const ALICE_PW = 'alice-catalog-pw-3c9e7';
 
@@ -24,7 +18,7 @@ describe('catalog: search, request access, approve, read', { timeout: 180_000 },
   let hub: HubProcess;
   let browser: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let chrome: TestBrowser | undefined;
   let datasetUrl = '';
 
   before(async () => {
@@ -38,15 +32,14 @@ describe('catalog: search, request access, approve, read', { timeout: 180_000 },
       if (i > 300) throw new Error('the catalog never listed a data set');
       await sleep(100);
     }
-    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    chrome = await launchChromium();
+    browser = chrome.context;
     page = browser.pages()[0] ?? (await browser.newPage());
   });
 
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await hub?.destroy();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   async function logIn(user: string, password: string, next: string): Promise<void> {

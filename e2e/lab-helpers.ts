@@ -6,11 +6,6 @@
 import { execFile } from 'node:child_process';
 import type { Locator, Page } from 'playwright-core';
 
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
-
 /** A minimal nbformat 4.5 code cell. */
 export function codeCell(id: string, source: string): Record<string, unknown> {
   return { id, cell_type: 'code', metadata: {}, execution_count: null, source, outputs: [] };

@@ -7,14 +7,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
+import { launchChromium, type TestBrowser } from '@eucp/testing/chromium';
 import { waitForServer } from '../packages/hub/test/integration/helpers.js';
 import {
-  CHROMIUM_ARGS, LabApi, cell, codeCell, notebook, outputText, printedNumbers, runCell, setSource, storedStdout,
+  LabApi, cell, codeCell, notebook, outputText, printedNumbers, runCell, setSource, storedStdout,
   validateNbformat, waitKernelIdle, waitUntil,
 } from './lab-helpers.js';
 
@@ -27,7 +27,7 @@ const S = 0.2;
 describe('the lab server in chromium, behind the hub', { timeout: 600_000 }, () => {
   let hub: HubProcess;
   let browser: BrowserContext;
-  let profileDir: string;
+  let chrome: TestBrowser | undefined;
   let lab: LabApi;
   const consoleLog: string[] = [];
 
@@ -39,10 +39,8 @@ describe('the lab server in chromium, behind the hub', { timeout: 600_000 }, () 
     const started = await fetch(`${hub.url}/hub/api/users/${USER}/server`, { method: 'POST', headers: { authorization: `token ${token}` } });
     assert.ok(started.status === 201 || started.status === 202, `start: HTTP ${started.status}`);
     await waitForServer(hub.url, USER, token);
-    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, viewport: { width: 1400, height: 1000 },
-    });
+    chrome = await launchChromium({ viewport: { width: 1400, height: 1000 } });
+    browser = chrome.context;
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(`${hub.url}/hub/login`);
     await page.getByLabel(/user ?name/i).fill(USER);
@@ -59,9 +57,8 @@ describe('the lab server in chromium, behind the hub', { timeout: 600_000 }, () 
       copyFileSync(path.join(hub.stateDir, 'logs', `${USER}.log`), path.join(keep, 'lab-server.log'));
       writeFileSync(path.join(keep, 'browser-console.log'), consoleLog.join('\n'));
     }
-    await browser?.close();
+    await chrome?.close();
     await hub?.destroy();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   /** A new page showing `route` of JupyterLab (`lab/tree/<file>` or `lab`). */

@@ -4,37 +4,29 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
+import { launchChromium, type TestBrowser } from '@eucp/testing/chromium';
 import { demoTasFile } from '../packages/hub/test/integration/helpers.js';
-
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 
 describe('log in, start a server, run a cell', { timeout: 600_000 }, () => {
   let hub: HubProcess;
   let browser: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let chrome: TestBrowser | undefined;
   let erinPassword = '';
 
   before(async () => {
     hub = await HubProcess.start({ server: 'singleuser', toml: '[culler]\nenabled = false\n' });
-    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
     // A fresh profile every run: no cookies or cache from an earlier run.
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    chrome = await launchChromium();
+    browser = chrome.context;
     page = browser.pages()[0] ?? (await browser.newPage());
   });
 
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await hub?.destroy();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   async function logIn(user: string, password: string): Promise<void> {

@@ -6,17 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
+import { launchChromium, type TestBrowser } from '@eucp/testing/chromium';
 import { TestIdp } from '../packages/hub/test/oidc/idp.js';
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const CLIENT_ID = 'eucp-hub';
 const CLIENT_SECRET = 'e2e-client-secret-4b1d';
 
@@ -25,7 +19,7 @@ describe('log in with an OpenID provider in the browser', { timeout: 300_000 }, 
   let hub: HubProcess;
   let browser: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let chrome: TestBrowser | undefined;
 
   before(async () => {
     idp = await TestIdp.start([
@@ -43,16 +37,15 @@ describe('log in with an OpenID provider in the browser', { timeout: 300_000 }, 
     });
     // The hub listens on a port chosen at start: register its callback now.
     idp.registerClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${hub.url}/hub/oidc/test/callback`] });
-    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    chrome = await launchChromium();
+    browser = chrome.context;
     page = browser.pages()[0] ?? (await browser.newPage());
   });
 
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await hub?.destroy();
     await idp?.stop();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('clicks "Log in with Test IdP" and lands on /hub/home as the person the provider names', async () => {

@@ -6,20 +6,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { parseJson5 } from '../../src/ui/json5.js';
 import { BUILT_UI, SKIP_WITHOUT_UI, startUiApp, type UiApp } from './ui-app.js';
+import { CHROMIUM_PATH, launchChromium, type TestBrowser } from '@eucp/testing/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
-const skip = SKIP_WITHOUT_UI || (!existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`);
+const skip = SKIP_WITHOUT_UI || (!existsSync(CHROMIUM_PATH) && `${CHROMIUM_PATH} is not installed (apt-get install chromium)`);
 
 const NOTEBOOK = {
   nbformat: 4, nbformat_minor: 5, metadata: {},
@@ -69,7 +64,7 @@ describe('JupyterLab in chromium', { skip, timeout: 300_000 }, () => {
   let origin: string;
   let browser: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let chrome: TestBrowser | undefined;
   const pageErrors: string[] = [];
   const cspViolations: string[] = [];
   const failedUiRequests: string[] = [];
@@ -77,8 +72,8 @@ describe('JupyterLab in chromium', { skip, timeout: 300_000 }, () => {
   before(async () => {
     lab = await startUiApp({ uiDir: BUILT_UI, extraRoutes: standIns });
     origin = await lab.app.listen({ host: '127.0.0.1', port: 0 });
-    profileDir = mkdtempSync(path.join(tmpdir(), 'eucp-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    chrome = await launchChromium();
+    browser = chrome.context;
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => {
@@ -93,9 +88,8 @@ describe('JupyterLab in chromium', { skip, timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await lab?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('starts the JupyterLab shell with its launcher', async () => {
