@@ -40,6 +40,8 @@ test('parseServerStatus accepts the documented shape and defaults missing pieces
   const bare = parseServerStatus({ state: 'running', url: '/user/a/' });
   assert.deepEqual(bare.limits, { memoryLimitBytes: null, cpuLimitCores: null });
   assert.equal(bare.failure, null);
+  assert.equal(bare.dataOutdated, false, 'absent = up to date');
+  assert.equal(parseServerStatus({ state: 'running', dataOutdated: true }).dataOutdated, true);
   assert.throws(() => parseServerStatus({ state: 'exploded' }), /unknown state/);
   assert.throws(() => parseServerStatus('x'), /not an object/);
 });

@@ -12,6 +12,8 @@ export interface ServerStatus {
   failure: { code: string; message: string; action: string } | null;
   startedAt: string | null;
   lastActivity: string | null;
+  /** The user's readable data sets changed since the running server started (restart to see them). */
+  dataOutdated: boolean;
 }
 
 /** Which controls a state offers. */
@@ -87,6 +89,7 @@ export function parseServerStatus(raw: unknown): ServerStatus {
     failure,
     startedAt: str(o.startedAt),
     lastActivity: str(o.lastActivity),
+    dataOutdated: o.dataOutdated === true,
   };
 }
 

@@ -122,8 +122,13 @@ export function HomePage() {
         {status.state === 'stopping' ? <p className="muted">Stopping your server; your files are kept.</p> : null}
         {status.state === 'running' ? (
           <p className="hint">
-            Opens the Jupyter Notebook interface at <code>{openUrl}</code>: notebooks, a terminal and a text editor, next to the
-            climate data sets.
+            Opens your Jupyter server at <code>{openUrl}</code> (JupyterLab, unless your administrator chose the classic
+            Notebook): notebooks, terminals and a text editor, next to the climate data sets.
+          </p>
+        ) : null}
+        {status.state === 'running' && status.dataOutdated ? (
+          <p className="hint" role="status" data-testid="data-outdated">
+            Your access to data sets changed since this server started: stop and start it again to see the data you may read now.
           </p>
         ) : null}
         {status.state === 'stopped' ? <p className="hint">Your server is not running. Start it to work with notebooks; your files are kept between sessions.</p> : null}
