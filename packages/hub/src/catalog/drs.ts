@@ -8,14 +8,10 @@
  */
 
 /** ESGF dataset id and directory templates (written into Dataset docs as `*_template_`). */
-export const CMIP6_DATASET_ID_TEMPLATE =
-  '%(mip_era)s.%(activity_drs)s.%(institution_id)s.%(source_id)s.%(experiment_id)s.%(member_id)s.%(table_id)s.%(variable_id)s.%(grid_label)s';
-export const CMIP6_DIRECTORY_TEMPLATE =
-  '%(root)s/%(mip_era)s/%(activity_drs)s/%(institution_id)s/%(source_id)s/%(experiment_id)s/%(member_id)s/%(table_id)s/%(variable_id)s/%(grid_label)s/%(version)s';
-export const CORDEX_DATASET_ID_TEMPLATE =
-  'cordex.%(product)s.%(domain)s.%(institute)s.%(driving_model)s.%(experiment)s.%(ensemble)s.%(rcm_name)s.%(rcm_version)s.%(time_frequency)s.%(variable)s';
-export const CORDEX_DIRECTORY_TEMPLATE =
-  '%(root)s/%(project)s/%(product)s/%(domain)s/%(institute)s/%(driving_model)s/%(experiment)s/%(ensemble)s/%(rcm_model)s/%(rcm_version)s/%(time_frequency)s/%(variable)s/%(version)s';
+// The DRS templates are the generator's own (one definition for writing and reading the tree).
+export {
+  CMIP6_DATASET_ID_TEMPLATE, CMIP6_DIRECTORY_TEMPLATE, CORDEX_DATASET_ID_TEMPLATE, CORDEX_DIRECTORY_TEMPLATE,
+} from '../demo-data/drs.js';
 
 interface DrsCommon {
   /** Path of the dataset version directory relative to the root (`/`-separated). */
