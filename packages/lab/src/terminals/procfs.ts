@@ -48,7 +48,17 @@ export function foregroundBusy(shellPid: number): boolean | null {
 export function backgroundJobs(shellPid: number): boolean {
   const shell = procStat(shellPid);
   if (!shell) return false;
-  return sessionPids(shellPid).some((pid) => procStat(pid)?.pgrp !== shell.pgrp);
+  // A job just killed (Ctrl-C) can linger as a zombie until the shell reaps it: not work.
+  return sessionPids(shellPid).some((pid) => procStat(pid)?.pgrp !== shell.pgrp && !isZombie(pid));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true; // gone
+  }
 }
 
 /** PIDs of every process in session `sid` (the shell's session: its jobs included). */
