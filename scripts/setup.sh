@@ -8,7 +8,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. Debian packages (the science stack runs inside the sandboxes; see README).
 DEB_PACKAGES=(
-  bubblewrap passwd procps
+  bubblewrap passwd procps btrfs-progs bindfs fuse3
   jupyterhub jupyter-notebook python3-jupyter-server python3-ipykernel python3-nbformat
   python3-xarray python3-netcdf4 python3-dask python3-distributed python3-matplotlib python3-cartopy
   python3-pandas netcdf-bin cdo nco r-cran-irkernel
