@@ -37,6 +37,7 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
   let hub: HubProcess;
   let expected: Expected;
   const tokens: Record<string, string> = {};
+  let grantId = 0;
 
   before(async () => {
     hub = await HubProcess.start({ toml: '[access]\nimportFixtureUsers = true\n[culler]\nenabled = false\n' });
@@ -144,7 +145,8 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
       group: 'CORDEX Commercial', accept_licence: 'cordex-unrestricted-v1', purpose: 'test',
     });
     assert.equal(req.status, 201, await req.clone().text());
-    assert.equal(((await req.json()) as { state: string }).state, 'approved');
+    const grant = (await req.json()) as { id: number; state: string };
+    assert.equal(grant.state, 'approved');
     assert.equal((await status('bob')).dataOutdated, true);
     const before = await listing('bob');
     assert.ok(!before.files.some((f) => f.startsWith('/data/cordex/')), 'the running server keeps its data until restarted');
@@ -154,6 +156,20 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
     assert.equal((await status('bob')).dataOutdated, false);
     const erinLike = oracle('erin'); // CORDEX Commercial: what erin reads
     assertShows('bob', await listing('bob'), erinLike.readable, erinLike.denied);
+    grantId = grant.id;
+  });
+
+  it('after the grant is revoked, the running server is outdated and the next start no longer holds the data', async () => {
+    const revoke = await api(hub.url, tokens['bob']!, 'POST', `/hub/api/eucp/access/requests/${grantId}/revoke`, { reason: 'project ended' });
+    assert.equal(revoke.status, 200, await revoke.clone().text());
+    assert.equal((await status('bob')).dataOutdated, true);
+    await stop('bob');
+    await start('bob');
+    assert.equal((await status('bob')).dataOutdated, false);
+    const { readable, denied } = oracle('bob');
+    const seen = await listing('bob');
+    assertShows('bob', seen, readable, denied);
+    assert.ok(!seen.files.some((f) => f.startsWith('/data/cordex/')), seen.files.join('\n'));
     await stop('bob');
   });
 });
