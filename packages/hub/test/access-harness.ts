@@ -39,7 +39,7 @@ export interface AccessHarness {
   /** `authorization` headers of the fixture users (API tokens with `inherit`). */
   as: Record<FixtureUser, { authorization: string }>;
   ids: Record<FixtureUser, number>;
-  call(method: 'GET' | 'POST', url: string, headers?: Record<string, string>, body?: unknown): Promise<LightMyRequestResponse>;
+  call(method: 'GET' | 'POST' | 'PUT', url: string, headers?: Record<string, string>, body?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,8 @@ import type { HubContext } from '../context.js';
 import { requireAuth } from '../auth/plugin.js';
 import { parseBody, queryParam } from '../api/input.js';
 import type { AccessService } from './service.js';
-import type { AccessActor } from './types.js';
+import { actorOf } from './actor.js';
+import { registerAccessAdminRoutes } from './admin-routes.js';
 import { presentAudit, presentCheck, presentGroup, presentMembership, presentNotification, presentRequest } from './presenters.js';
 
 /** The hub context with the access service (hub.ts adds it; see the wiring in the report/README). */
@@ -58,19 +59,6 @@ function idParam(raw: string, what: string): number {
 }
 
 /**
- * A caller acting on their own access: any credential that may read its own user model
- * (a browser session, or a token with `inherit`/`read:users` on the owner). Hub admins are
- * those holding the unfiltered `admin:groups` scope.
- */
-function actorOf(req: FastifyRequest): AccessActor {
-  const auth = requireAuth(req);
-  if (!hasScope(auth.scopes, 'read:users', { user: auth.user.name, userGroups: auth.user.groups })) {
-    throw new AppError('FORBIDDEN', 'Requires read:users on yourself (a browser session, or a token with inherit).');
-  }
-  return { id: auth.user.id, name: auth.user.name, hubAdmin: hasScope(auth.scopes, 'admin:groups') };
-}
-
-/**
  * The access-control API (esgf-compat.md §1). Thin: validate → authorize → use case →
  * present. Cookie-authenticated writes need the anti-forgery header (the auth plugin's
  * preHandler checks every state-changing `/hub/api/` request).
@@ -83,7 +71,8 @@ function actorOf(req: FastifyRequest): AccessActor {
  * - `POST …/requests/:id/approve|reject|revoke` `{reason?}` (group admins, hub admins; the
  *   requester may revoke/withdraw their own; anyone else 404);
  * - `GET /hub/api/eucp/notifications?unread=1`, `POST …/notifications/:id/read`, `POST …/notifications/read-all`;
- * - `GET /hub/api/eucp/access/audit?group=&subject=&action=&before=&limit=` (hub and group admins).
+ * - `GET /hub/api/eucp/access/audit?group=&subject=&action=&before=&limit=` (hub and group admins);
+ * - the administration routes of admin-routes.ts (groups, direct grants, policy reload).
  */
 export async function registerAccessRoutes(app: FastifyInstance, ctx: AccessContext): Promise<void> {
   const { access } = ctx;
@@ -160,4 +149,6 @@ export async function registerAccessRoutes(app: FastifyInstance, ctx: AccessCont
     const q = parseBody(auditQuery, query(req, ['group', 'subject', 'action', 'before', 'limit']));
     return (await access.auditTrail(actor, { group: q.group, subject: q.subject, action: q.action, beforeId: q.before, limit: q.limit })).map(presentAudit);
   });
+
+  await registerAccessAdminRoutes(app, ctx);
 }

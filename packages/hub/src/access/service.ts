@@ -52,7 +52,8 @@ const MAX_LIST = 500;
 const READ_AUDIT_MEMORY = 10_000;
 
 export class AccessService {
-  readonly policies: PolicySet;
+  private policySet: PolicySet;
+  private readonly loadPolicies: () => PolicySet;
   private readonly db: Db;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -82,9 +83,30 @@ export class AccessService {
     this.now = deps.now ?? Date.now;
     this.log = deps.log;
     const a = deps.config.access;
-    this.policies = deps.policies ?? loadPolicySet(policyFilesOf(deps.config), { unmatched: a.unmatchedDecision, groupAdminsRead: a.groupAdminsRead });
+    this.loadPolicies = () => loadPolicySet(policyFilesOf(deps.config), { unmatched: a.unmatchedDecision, groupAdminsRead: a.groupAdminsRead });
+    this.policySet = deps.policies ?? this.loadPolicies();
     this.readWindowMs = a.readAuditWindowMs;
     this.workflow = new RequestWorkflow(this.db, this.now, (c) => this.emit(c));
+  }
+
+  /** The compiled policies in force. */
+  get policies(): PolicySet {
+    return this.policySet;
+  }
+
+  /**
+   * Reads and compiles the configured policy files again and puts them in force for every
+   * later decision; running servers are marked outdated (`change: 'policies'`). A broken
+   * file throws `ACCESS_POLICY_INVALID` / `CONFIG_INVALID` naming it, and the policies in
+   * force stay as they were.
+   */
+  async reloadPolicies(actor: string): Promise<{ policies: number }> {
+    const next = this.loadPolicies();
+    this.policySet = next;
+    await store.audit(this.db, this.now(), { actor, action: 'policies', details: { policies: next.rules.length } });
+    this.log.info({ policies: next.rules.length, actor }, 'access policies reloaded');
+    this.emit({ user: '*', group: '', role: '', change: 'policies' });
+    return { policies: next.rules.length };
   }
 
   /** True when no access group exists and none was ever imported. */
@@ -176,8 +198,11 @@ export class AccessService {
     return g;
   }
 
-  /** Creates or updates a group (by name); the licence version is the sha256 of its text. */
-  async upsertGroup(input: { name: string; description?: string; grants?: string; visible: boolean; automaticApproval: boolean; licenceId: string | null; licenceText: string | null }): Promise<AccessGroup> {
+  /**
+   * Creates or updates a group (by name); the licence version is the sha256 of its text.
+   * With an `actor`, the change is written to the audit log (`group`).
+   */
+  async upsertGroup(input: { name: string; description?: string; grants?: string; visible: boolean; automaticApproval: boolean; licenceId: string | null; licenceText: string | null }, actor?: string): Promise<AccessGroup> {
     const at = this.now();
     const values = {
       description: input.description ?? '', grants: input.grants ?? '', visible: input.visible ? 1 : 0,
@@ -186,7 +211,13 @@ export class AccessService {
     };
     await this.db.insertInto('access_groups').values({ name: input.name, created_at: at, ...values })
       .onConflict((oc) => oc.column('name').doUpdateSet(values)).execute();
-    return (await store.groupByName(this.db, input.name))!;
+    const group = (await store.groupByName(this.db, input.name))!;
+    if (actor) {
+      await store.audit(this.db, at, { actor, action: 'group', group: group.name, details: {
+        visible: group.visible, automatic_approval: group.automaticApproval, licence_id: group.licenceId, licence_sha256: group.licenceSha256,
+      } });
+    }
+    return group;
   }
 
   // ---- requests (see workflow.ts) -------------------------------------------------------

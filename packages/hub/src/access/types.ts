@@ -99,8 +99,9 @@ export interface AccessAuditRecord {
 
 /** A change of someone's access, for caches and the sandbox (`AccessService.onChange`). */
 export interface AccessChange {
-  user: UserName;
+  /** Whose access changed; `'*'` = possibly everyone's (the policies were reloaded). */
+  user: UserName | '*';
   group: string;
   role: string;
-  change: 'requested' | 'granted' | 'rejected' | 'revoked';
+  change: 'requested' | 'granted' | 'rejected' | 'revoked' | 'policies';
 }

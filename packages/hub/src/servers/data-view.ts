@@ -28,7 +28,7 @@ export interface UserDataView {
  * Computes data views. Contract: `viewFor` never shows a data set the user may not read
  * now; it waits (bounded) for the catalog's first scan; without one (or when the catalog's roots cannot be mapped onto
  * the data directory) it shows only the public entries. `onChange` calls its listener with
- * a user name after a grant or revocation of theirs; `generation()` changes whenever the
+ * a user name after a grant or revocation of theirs (`'*'` after a policy reload: everyone's); `generation()` changes whenever the
  * catalog does (both mean "views may have changed").
  */
 export interface DataViewSource {
@@ -81,7 +81,7 @@ export class CatalogDataView implements DataViewSource {
 
   onChange(listener: (user: string) => void): () => void {
     return this.deps.access.onChange((c) => {
-      if (c.change === 'granted' || c.change === 'revoked') listener(c.user);
+      if (c.change === 'granted' || c.change === 'revoked' || c.change === 'policies') listener(c.user);
     });
   }
 

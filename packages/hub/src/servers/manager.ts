@@ -70,7 +70,7 @@ export class ServerManager {
   private readonly startedData = new Map<string, StartedData>();
 
   constructor(private readonly deps: ServerManagerDeps) {
-    deps.dataView?.onChange((user) => { for (const [k, d] of this.startedData) if (k.startsWith(`${user}/`)) d.dirty = true; });
+    deps.dataView?.onChange((user) => { for (const [k, d] of this.startedData) if (user === '*' || k.startsWith(`${user}/`)) d.dirty = true; });
   }
 
   private get db(): Db { return this.deps.db; }
