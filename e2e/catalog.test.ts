@@ -2,7 +2,9 @@
  * The catalog in Debian's chromium, through a real hub with the EUCP-SYN fixture users:
  * bob searches CORDEX, sees facet counts and "request access", asks CORDEX Research for a
  * tas data set accepting its licence → "pending"; alice (its admin) approves on
- * /hub/catalog/requests; bob gets a notification and the badge turns "readable".
+ * /hub/catalog/requests; bob gets a notification and the badge turns "readable"; bob clicks
+ * "Start my server and open a notebook", lands in JupyterLab with the data set's notebook
+ * open, runs it and sees the data set (and its variable) printed and plotted.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,11 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { launchChromium, type TestBrowser } from '@eucp/testing/chromium';
+import { cell, outputText, runCell, waitKernelIdle } from './lab-helpers.js';
 
 const BOB_PW = 'bob-catalog-pw-8f2d1';
 const ALICE_PW = 'alice-catalog-pw-3c9e7';
 
-describe('catalog: search, request access, approve, read', { timeout: 180_000 }, () => {
+describe('catalog: search, request access, approve, read, open in a notebook', { timeout: 480_000 }, () => {
   let hub: HubProcess;
   let browser: BrowserContext;
   let page: Page;
@@ -101,5 +104,30 @@ describe('catalog: search, request access, approve, read', { timeout: 180_000 },
     const panel = page.getByRole('region', { name: 'Notifications' });
     await panel.waitFor();
     assert.match(await panel.innerText(), /CORDEX Research/i);
+  });
+
+  it('bob clicks "Open in a notebook": his server starts, JupyterLab opens the notebook, and running it prints the data set\'s variable', async () => {
+    const open = page.getByTestId('open-in-notebook');
+    await open.waitFor();
+    // Enabled once the page knows bob may read the data set and that his server is stopped.
+    await page.waitForFunction(() => {
+      const b = document.querySelector('[data-testid="open-in-notebook"]');
+      return b instanceof HTMLButtonElement && !b.disabled;
+    });
+    assert.equal(await open.innerText(), 'Start my server and open a notebook');
+    await open.click();
+    await page.waitForURL(/\/user\/bob\/lab\/tree\/catalog\/cordex\.[^/]*\.tas\.v\d+\.ipynb$/, { timeout: 180_000 });
+    await page.locator('#jp-main-dock-panel').waitFor({ timeout: 60_000 });
+    const code = cell(page, 1);
+    await code.locator('.cm-content').waitFor({ timeout: 60_000 });
+    assert.match(await code.locator('.cm-content').innerText(), /xr\.open_dataset\("\/data\/cordex\//);
+    await waitKernelIdle(page);
+    await runCell(page, code);
+    await code.locator('.jp-OutputArea-output').filter({ hasText: 'tas: mean over rlat, rlon' }).waitFor({ timeout: 120_000 });
+    const out = await outputText(code);
+    assert.match(out, /<xarray\.Dataset>/);
+    assert.match(out, /^\s*tas\s+\(time, rlat, rlon\)/m, out);
+    // …and the time series of its spatial mean is plotted.
+    await code.locator('.jp-OutputArea-output img').waitFor({ timeout: 60_000 });
   });
 });

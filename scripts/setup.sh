@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   jupyterhub jupyter-notebook python3-jupyter-server python3-ipykernel python3-nbformat
   python3-xarray python3-netcdf4 python3-dask python3-distributed python3-matplotlib python3-cartopy
   python3-pandas netcdf-bin cdo nco r-cran-irkernel
-  chromium node-configurable-http-proxy wrk
+  chromium node-configurable-http-proxy wrk wget
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

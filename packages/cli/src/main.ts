@@ -8,11 +8,12 @@ import { register as user } from './commands/user.js';
 import { register as group } from './commands/group.js';
 import { register as token } from './commands/token.js';
 import { register as access } from './commands/access.js';
+import { register as storage } from './commands/storage.js';
 
 /** Builds the `eucp` command tree (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('eucp').description('EUCP Notebook: notebooks next to the climate data').exitOverride();
-  for (const r of [start, data, docs, user, group, token, access]) r(program);
+  for (const r of [start, data, docs, user, group, token, access, storage]) r(program);
   return program;
 }
 

@@ -187,6 +187,74 @@ export const ERROR_CATALOG = {
     message: 'A search parameter is not valid.',
     action: 'Correct the parameter named in the details (the ESGF search API: esg-search/search) and search again.',
   },
+  SERVER_WRITE_FAILED: {
+    status: 502,
+    message: 'Your server could not save the file.',
+    action: 'The details give your server\'s answer (e.g. no space left: delete files you no longer need); try again, or restart your server from the home page.',
+  },
+  DATA_LOGIN_REQUIRED: {
+    status: 401,
+    message: 'Reading this data set needs you to log in.',
+    action:
+      'Log in to the hub in your browser, or send an API token (from the hub\'s Token page) in the header "Authorization: token <token>" (wget: --header, or EUCP_TOKEN for the hub\'s wget scripts).',
+  },
+  DATA_ACCESS_DENIED: {
+    status: 403,
+    message: 'You may not read this data set.',
+    action:
+      'Request membership of one of the access groups named in the details on the data set\'s catalog page (request_url); once it is approved, download the file again.',
+  },
+  RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    message: 'The requested byte range is not within the file.',
+    action: 'Ask for a range that starts before the file\'s size (Content-Range: bytes */<size> gives it); wget -c: the file is already complete.',
+  },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    message: 'The storage for homes and quotas is not available.',
+    action:
+      'Operator: fix what the details name (root, btrfs-progs, a free loop device, the image or mount), or set storage.backend = "plain" in the configuration (quotas are then not enforced).',
+  },
+  QUOTA_BELOW_USAGE: {
+    status: 400,
+    message: 'The hard limit is below what is already stored.',
+    action: 'Choose a hard limit above the current usage named in the details, or ask the owner to delete files first.',
+  },
+  SHARE_PATH_INVALID: {
+    status: 400,
+    message: 'That path cannot be shared.',
+    action: 'Give a path inside your own area, relative to it, without "..", and with no symbolic link in it (share the real file or folder instead).',
+  },
+  SHARE_LINK_EXPIRED: {
+    status: 410,
+    message: 'This share link has expired or was revoked.',
+    action: 'Ask the owner for a new link.',
+  },
+  SHARING_UNAVAILABLE: {
+    status: 503,
+    message: 'Shared files cannot be shown in sandboxes on this machine.',
+    action: 'Operator: the hub must run as root with bindfs and fuse3 installed (/dev/fuse present); the details name what is missing. Shares are recorded and appear once this is fixed.',
+  },
+  NOTEBOOK_INVALID: {
+    status: 422,
+    message: 'The notebook cannot be displayed: it is not a valid Jupyter notebook.',
+    action: 'The details name the problem (line and column, or the cell and field); open the file in your server to repair it.',
+  },
+  NOTEBOOK_TOO_LARGE: {
+    status: 413,
+    message: 'The notebook is too large to display here.',
+    action: 'Open it in your own server, or clear large outputs; operators can raise viewer.maxNotebookBytes.',
+  },
+  VIEWER_LINK_INVALID: {
+    status: 403,
+    message: 'This view of the notebook has expired or is not valid.',
+    action: 'Reload the notebook page in the hub (/hub/view/…) to get a fresh view.',
+  },
+  VIEWER_UNAVAILABLE: {
+    status: 503,
+    message: 'The notebook viewer is not running.',
+    action: 'Operator: check viewer.listen and viewer.publicUrl in the configuration and the hub log, then restart the hub.',
+  },
   INTERNAL: {
     status: 500,
     message: 'Something went wrong on our side.',

@@ -11,3 +11,4 @@ export * from './outputs.js';
 export * from './access.js';
 export * from './facet-index.js';
 export * from './data-view.js';
+export * from './dataset-notebook.js';

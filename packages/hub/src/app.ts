@@ -10,10 +10,17 @@ import { registerAccessRoutes } from './access/index.js';
 import { GenerationalEsgfIndexProvider } from './catalog/esgf-index.js';
 import { registerEsgfSearch } from './catalog/esgf-routes.js';
 import { registerCatalogExports } from './catalog/export-routes.js';
+import { DataFileIndex, catalogRootsOf } from './catalog/data-files.js';
+import { registerDataFileRoutes } from './catalog/file-routes.js';
+import { registerEsgfWget } from './catalog/wget.js';
+import { registerCatalogNotebooks } from './catalog/notebook-routes.js';
 import { accessVisibilityFilter } from './catalog/visibility.js';
 import { UserProxy } from './proxy/index.js';
+import { registerStorageRoutes } from './storage/routes.js';
+import { registerSharingRoutes } from './sharing/routes.js';
 import type { RouteTable } from './proxy/routes.js';
 import { registerWeb } from './web/index.js';
+import { registerNotebookViewer } from './viewer/index.js';
 
 /**
  * Builds the hub's HTTP application over ready services. Never listens: main.ts (or a
@@ -52,6 +59,13 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   const filter = accessVisibilityFilter(ctx.access);
   await registerEsgfSearch(app, ctx, esgf, { filter });
   await registerCatalogExports(app, ctx, esgf, { filter });
+  // The data files themselves (the docs' HTTPServer URLs) and ESGF wget scripts, under the same access decisions.
+  await registerDataFileRoutes(app, ctx, new DataFileIndex({ catalog: ctx.catalog, roots: catalogRootsOf(ctx.config) }));
+  await registerEsgfWget(app, ctx, esgf, { filter });
+  await registerCatalogNotebooks(app, ctx, esgf);
+  if (ctx.storage) await registerStorageRoutes(app, { ...ctx, storage: ctx.storage });
+  if (ctx.sharing) await registerSharingRoutes(app, ctx, ctx.sharing);
+  await registerNotebookViewer(app, ctx); // /hub/view/… and app.notebookViewer (its own origin, started by createHub)
   await registerWeb(app, ctx);
   app.addHook('onClose', async () => proxy.close());
   return { app, proxy };

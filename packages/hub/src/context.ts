@@ -7,6 +7,8 @@ import type { AuthService } from './auth/service.js';
 import type { AccessService } from './access/index.js';
 import type { CatalogScanService } from './catalog/scanner-service.js';
 import type { ServerManager } from './servers/manager.js';
+import type { StorageService } from './storage/service.js';
+import type { SharingService } from './sharing/service.js';
 
 /**
  * The services of one hub, built once by `createHub` (app.ts) and handed to every route
@@ -26,6 +28,10 @@ export interface HubContext {
   access: AccessService;
   /** The catalog index of the data cache (scanned at start, then incrementally). */
   catalog: CatalogScanService;
+  /** Homes, derived-data areas and group workspaces with their quotas (createHub sets it; absent in tests that do not need it). */
+  storage?: StorageService;
+  /** Read-only sharing with users, groups and links (absent in some tests). */
+  sharing?: SharingService;
   /** JupyterHub version we speak (sent as `X-JupyterHub-Version`). */
   jupyterhubVersion: string;
   /** Absolute URL of the hub API as reachable from single-user servers, e.g. `http://127.0.0.1:8000/hub/api`; known once listening. */

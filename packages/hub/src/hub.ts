@@ -15,7 +15,11 @@ import { AccessService } from './access/index.js';
 import { CatalogScanService } from './catalog/scanner-service.js';
 import { catalogScanOptions } from './catalog/scanner-config.js';
 import { CatalogDataView } from './servers/data-view.js';
-import { dataDirOf } from './config/load.js';
+import { dataDirOf, homeRootOf, storageRootOf } from './config/load.js';
+import type { StoragePool } from './storage/pool.js';
+import { PlainStoragePool } from './storage/plain-pool.js';
+import { StorageService } from './storage/service.js';
+import { createSharing } from './sharing/index.js';
 
 /** The JupyterHub version whose REST API and single-user contract we speak. */
 export const JUPYTERHUB_VERSION = '5.2.1';
@@ -27,6 +31,8 @@ export interface HubDeps {
   /** Defaults to the configured database URL or `<stateDir>/hub.sqlite`. */
   db?: Db;
   now?: () => number;
+  /** Storage areas and quotas, opened here (main.ts passes the configured one); absent = plain directories, no quotas. */
+  storage?: StoragePool;
 }
 
 export interface Hub {
@@ -56,10 +62,14 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const dataView = new CatalogDataView({
     access, catalog, dataDir, roots: config.catalog.roots ?? [dataDir], log: log.child({ component: 'data-view' }),
   });
+  const pool = deps.storage ?? new PlainStoragePool(storageRootOf(config), homeRootOf(config));
+  await pool.open();
+  const storage = new StorageService({ pool, db, config, now, log: log.child({ component: 'storage' }) });
+  const sharing = createSharing({ config, db, now, pool, sandboxed: spawner.kind === 'local-sandbox', log: log.child({ component: 'sharing' }) });
   const servers = new ServerManager({
-    db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }), dataView,
+    db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }), dataView, storage, sharing,
   });
-  const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog };
+  const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog, storage, sharing };
   const { app, proxy } = await buildApp(ctx, routes);
   const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), {
     ...config.culler, now, flushActivity: () => proxy.flushActivity(),
@@ -68,6 +78,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     ctx, app, routes, culler,
     async listen() {
       await app.listen({ host: config.ip, port: config.port });
+      await app.notebookViewer.listen(); // the notebook viewer's own origin (viewer.listen)
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const connectHost = config.ip === '0.0.0.0' || config.ip === '::' ? '127.0.0.1' : config.ip.includes(':') ? `[${config.ip}]` : config.ip;
@@ -75,11 +86,15 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await servers.startMonitoring();
       if (config.culler.enabled) culler.start();
       catalog.start(config.catalog.rescanIntervalMs);
+      storage.start();
+      await sharing.start(config.sharing.reconcileIntervalMs);
       return `http://${connectHost}:${port}/`;
     },
     async close() {
       culler.stop();
       await catalog.stop();
+      await storage.stop();
+      await sharing.stop();
       await servers.close();
       await app.close();
       await db.destroy();

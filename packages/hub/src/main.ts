@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log/index.js';
 import { createHub, type Hub } from './hub.js';
 import type { Spawner } from './spawners/spawner.js';
 import { LocalSandboxSpawner } from './spawners/local-sandbox/index.js';
+import { storagePoolFor } from './storage/open.js';
 
 /**
  * The composition root: the only place that reads the process environment and picks
@@ -54,7 +55,7 @@ export async function startHub(opts: StartOptions = {}): Promise<Hub> {
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   const log = createLogger(config.log.level);
   ensureDataDir(config, log);
-  const hub = await createHub({ config, log, spawner: pickSpawner(config, log) });
+  const hub = await createHub({ config, log, spawner: pickSpawner(config, log), storage: storagePoolFor(config, log) });
   const initial = await hub.ctx.accounts.ensureInitialAdmin();
   const url = await hub.listen().catch(async (err: NodeJS.ErrnoException) => {
     await hub.close().catch(() => {});

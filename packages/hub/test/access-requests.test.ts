@@ -214,9 +214,13 @@ describe('access requests', () => {
     await h.ctx.access.upsertGroup({ name: 'Hidden', visible: false, automaticApproval: true, licenceId: null, licenceText: null });
     assert.equal((await h.call('GET', '/hub/api/eucp/access/groups', h.as.bob)).json().length, 2);
     assert.equal((await h.call('POST', '/hub/api/eucp/access/requests', h.as.bob, { group: 'Hidden' })).statusCode, 404);
-    await h.ctx.access.recordRead({ id: h.ids.carol, name: 'carol' }, PR, 'test');
-    await h.ctx.access.recordRead({ id: h.ids.carol, name: 'carol' }, PR, 'test');
+    const carol = { id: h.ids.carol, name: 'carol' as never };
+    const read = { resource: PR, file: 'cordex/pr.nc', bytes: 10, via: 'test' };
+    await h.ctx.access.recordFileRead(carol, { ...read, range: 'bytes=0-9' });
+    await h.ctx.access.recordFileRead(carol, { ...read, range: 'bytes=10-19' });
+    await h.ctx.access.recordFileRead(carol, { ...read, range: null });
     const reads = await auditRows('?action=read');
-    assert.deepEqual(reads.map((a) => [a.subject, a.group, a.resource]), [['carol', 'CORDEX Research', PR]]);
+    assert.deepEqual(reads.map((a) => [a.subject, a.group, a.resource, (a.details as { range?: string }).range]),
+      [['carol', 'CORDEX Research', PR, undefined], ['carol', 'CORDEX Research', PR, 'bytes=0-9']], 'range reads within the window once, whole reads always');
   });
 });

@@ -42,6 +42,7 @@ export function readStartup(argv: string[], env: NodeJS.ProcessEnv): LabStartup 
       'base-url': { type: 'string' },
       token: { type: 'string' },
       'state-dir': { type: 'string' },
+      'runtime-dir': { type: 'string' },
       'ui-dir': { type: 'string' },
     },
     strict: false,
@@ -50,6 +51,7 @@ export function readStartup(argv: string[], env: NodeJS.ProcessEnv): LabStartup 
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const rootDir = path.resolve(str(values.root) ?? env.EUCP_LAB_ROOT ?? env.HOME ?? homedir());
   const stateDir = path.resolve(str(values['state-dir']) ?? env.EUCP_LAB_STATE_DIR ?? path.join(rootDir, '.local/share/eucp-lab'));
+  const runtimeDir = path.resolve(str(values['runtime-dir']) ?? env.EUCP_LAB_RUNTIME_DIR ?? stateDir);
   const uiDir = str(values['ui-dir']) ?? env.EUCP_LAB_UI_DIR ?? defaultUiDir();
 
   let host = str(values.ip) ?? '127.0.0.1';
@@ -87,7 +89,7 @@ export function readStartup(argv: string[], env: NodeJS.ProcessEnv): LabStartup 
   if (!baseUrl.endsWith('/')) baseUrl = `${baseUrl}/`;
   const defaultUrl = (env.JUPYTERHUB_DEFAULT_URL ?? 'lab').replace(/^\//, '');
   return {
-    config: { baseUrl, rootDir, stateDir, uiDir, defaultUrl },
+    config: { baseUrl, rootDir, stateDir, runtimeDir, uiDir, defaultUrl },
     host,
     port,
     hub,

@@ -18,6 +18,14 @@ export interface LabConfig {
    * `<root>/.local/share/eucp-lab` by default.
    */
   stateDir: string;
+  /**
+   * Absolute directory for what lives only as long as the kernels and terminals (kernel
+   * connection files, records and logs; terminal sockets, state and scrollback);
+   * default `stateDir`. A hub's sandbox points it at its private /tmp
+   * (`EUCP_LAB_RUNTIME_DIR`), so a home at its quota cannot stop kernels and terminals from
+   * starting.
+   */
+  runtimeDir?: string;
   /** Directory of the built JupyterLab UI (static files + schemas + themes), or null if not built. */
   uiDir: string | null;
   /** Where `GET {base}` redirects, relative to the base: `lab` by default. */

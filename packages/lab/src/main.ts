@@ -14,6 +14,7 @@ import { startLab } from './server.js';
 async function main(): Promise<void> {
   const startup = readStartup(process.argv.slice(2), process.env);
   mkdirSync(startup.config.stateDir, { recursive: true, mode: 0o700 });
+  if (startup.config.runtimeDir) mkdirSync(startup.config.runtimeDir, { recursive: true, mode: 0o700 });
   const log = pino({ level: process.env.EUCP_LAB_LOG_LEVEL ?? 'info', redact: ['*.token', '*.apiToken', 'req.headers.authorization', 'req.headers.cookie'] });
   const lab = await startLab(startup, log);
   const url = `http://${startup.host.includes(':') ? `[${startup.host}]` : startup.host}:${lab.port}${startup.config.baseUrl}`;

@@ -36,10 +36,11 @@ export interface RunningLab {
  */
 export async function startLab(startup: LabStartup, log: Logger): Promise<RunningLab> {
   const { config } = startup;
-  const kernels = new ZmqKernelManager({ stateDir: config.stateDir, log: log.child({ component: 'kernels' }) });
+  const runtimeDir = config.runtimeDir ?? config.stateDir;
+  const kernels = new ZmqKernelManager({ stateDir: runtimeDir, log: log.child({ component: 'kernels' }) });
   const contents = new FileContentsManager({ root: config.rootDir, log: log.child({ component: 'contents' }) });
   const sessions = new FileSessionManager({ stateDir: config.stateDir, kernels, contents, log: log.child({ component: 'sessions' }) });
-  const terminals = new LocalTerminalManager({ stateDir: config.stateDir, rootDir: config.rootDir, log: log.child({ component: 'terminals' }) });
+  const terminals = new LocalTerminalManager({ stateDir: runtimeDir, rootDir: config.rootDir, log: log.child({ component: 'terminals' }) });
   const execution = new ServerExecution({ kernels, sessions, contents, stateDir: config.stateDir, log: log.child({ component: 'execution' }) });
   const journal = new FileJournal({ execution, stateDir: config.stateDir, log: log.child({ component: 'journal' }) });
   const activity = new ServerActivity(() => kernels, () => terminals);

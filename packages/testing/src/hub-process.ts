@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { removeWorkspaceGroups, unmountTestStorage } from './btrfs-pool.js';
+import { releaseShareMounts } from './share-mounts.js';
 
 const run = promisify(execFile);
 
@@ -59,6 +61,8 @@ export class HubProcess {
         `unixUserPrefix = ${JSON.stringify(prefix)}`,
         opts.server ? `server = ${JSON.stringify(opts.server)}` : '',
         opts.toml ?? '',
+        // Test hubs keep plain directories unless a test asks for a btrfs pool (`[storage]` in its toml).
+        /^\[storage\]/m.test(opts.toml ?? '') ? '' : '[storage]\nbackend = "plain"',
       ].join('\n'));
       if (!opts.dataDir) await cli(['data', 'generate', '--profile', 'tiny', '--out', dataDir], { EUCP_STATE_DIR: stateDir });
     }
@@ -130,6 +134,9 @@ export class HubProcess {
     } finally {
       await this.kill('SIGTERM');
       await removeUnixAccounts(this.unixUserPrefix);
+      await removeWorkspaceGroups(this.unixUserPrefix);
+      await releaseShareMounts(this.stateDir);
+      await unmountTestStorage(this.stateDir);
       rmSync(this.stateDir, { recursive: true, force: true });
     }
   }

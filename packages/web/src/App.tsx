@@ -13,6 +13,8 @@ import { TokenPage } from './pages/TokenPage.js';
 import { CatalogPage } from './pages/catalog/CatalogPage.js';
 import { DatasetPage } from './pages/catalog/DatasetPage.js';
 import { RequestsPage } from './pages/catalog/RequestsPage.js';
+import { MySharesPage } from './pages/shares/MySharesPage.js';
+import { SharedWithMePage } from './pages/shares/SharedWithMePage.js';
 import { loginUrl, matchRoute } from './lib/routes.js';
 import { AppContext, type AppContextValue } from './session.js';
 
@@ -107,6 +109,10 @@ function Page({ path, search, me }: { path: string; search: string; me: string }
       return <RequestsPage />;
     case 'catalog-dataset':
       return <DatasetPage key={route.instanceId} instanceId={route.instanceId} />;
+    case 'shares':
+      return <MySharesPage />;
+    case 'shares-with-me':
+      return <SharedWithMePage />;
     case 'spawn':
       return <SpawnPage key={path} user={route.user ?? me} server={route.server} />;
     case 'spawn-pending':

@@ -16,7 +16,7 @@ export const accessSectionSchema = z.object({
   importFixtureUsers: z.boolean().default(false)
     .describe('At that import, also create the accounts of users.json (without passwords) and their memberships: for the EUCP-SYN demo only.'),
   readAuditWindowMs: z.number().int().nonnegative().default(3_600_000)
-    .describe('Reads of one data set by one user within this window are written to the access audit once.'),
+    .describe('Byte-range reads of one data file by one user from the hub\'s file endpoint within this window are written to the access audit once (whole-file reads always are).'),
 }).strict().prefault({});
 
 export type AccessConfig = z.infer<typeof accessSectionSchema>;

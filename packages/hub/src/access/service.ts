@@ -157,20 +157,39 @@ export class AccessService {
   }
 
   /**
-   * Audits a read of a data set (file endpoints, sandbox start): once per user and data set
-   * within `access.readAuditWindowMs`. Records the groups that granted it.
+   * Audits one download from the hub's file endpoint (action `read`), written before the
+   * bytes are sent. Every whole-file read is written; byte-range reads of one file by one
+   * caller (xarray and netCDF's remote mode send hundreds) are written once per
+   * `access.readAuditWindowMs`. `user` null = anonymous (actor `anonymous`); `resource` is
+   * the data set's id, `file` the path below the data root, `bytes` what is sent.
    */
-  async recordRead(user: AccessUser, resource: string, via: string): Promise<void> {
-    const key = `${user.id}\u0000${resource}`;
+  async recordFileRead(user: AccessUser | null, e: { resource: string; file: string; bytes: number; range: string | null; via: string }): Promise<void> {
     const at = this.now();
-    const last = this.lastRead.get(key);
-    if (last !== undefined && at - last < this.readWindowMs) return;
-    // Bounded by starting afresh (at worst a few reads are audited twice).
-    if (this.lastRead.size >= READ_AUDIT_MEMORY) this.lastRead.clear();
-    this.lastRead.set(key, at);
-    const memberships: AccessMembership[] = await store.membershipsOf(this.db, user.id);
-    const groups = grantingGroups(this.policies.decide(resource, 'Read', user.name, memberships), memberships);
-    await store.audit(this.db, at, { actor: user.name, action: 'read', subject: user.name, group: groups[0] ?? null, resource, details: { via, groups } });
+    if (e.range !== null) {
+      const key = `${user?.id ?? 0}\u0000${e.file}`;
+      const last = this.lastRead.get(key);
+      if (last !== undefined && at - last < this.readWindowMs) return;
+      // Bounded by starting afresh (at worst a few range reads are audited twice).
+      if (this.lastRead.size >= READ_AUDIT_MEMORY) this.lastRead.clear();
+      this.lastRead.set(key, at);
+    }
+    const memberships: AccessMembership[] = user ? await store.membershipsOf(this.db, user.id) : [];
+    const groups = grantingGroups(this.policies.decide(e.resource, 'Read', user?.name ?? null, memberships), memberships);
+    await store.audit(this.db, at, {
+      actor: user?.name ?? 'anonymous', action: 'read', subject: user?.name ?? '', group: groups[0] ?? null, resource: e.resource,
+      details: { via: e.via, file: e.file, bytes: e.bytes, ...(e.range !== null && { range: e.range }), groups },
+    });
+  }
+
+  /**
+   * Audits a server start that bound data sets into a sandbox (action `mount`): how many of
+   * the catalog's data sets became readable there. Reads inside the sandbox are not audited
+   * one by one.
+   */
+  async recordMount(user: AccessUser, e: { server: string; readable: number; total: number; catalogReady: boolean }): Promise<void> {
+    await store.audit(this.db, this.now(), {
+      actor: user.name, action: 'mount', subject: user.name, details: { via: 'sandbox', server: e.server, readable: e.readable, total: e.total, catalog_ready: e.catalogReady },
+    });
   }
 
   // ---- groups --------------------------------------------------------------------------

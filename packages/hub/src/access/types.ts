@@ -86,7 +86,7 @@ export interface AccessAuditRecord {
   id: number;
   at: number;
   actor: string;
-  /** `request`, `approve`, `reject`, `revoke`, `withdraw`, `read`, `import`. */
+  /** `request`, `approve`, `reject`, `revoke`, `withdraw`, `read` (details: via, file, bytes), `mount` (a sandbox start: data sets bound), `import`, `group`, `policies`. */
   action: string;
   /** The user it concerns ('' if none). */
   subject: string;

@@ -138,6 +138,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   config.stateDir = path.resolve(config.stateDir);
   if (config.dataDir) config.dataDir = path.resolve(config.dataDir);
   if (config.spawner.homeRoot) config.spawner.homeRoot = path.resolve(config.spawner.homeRoot);
+  if (config.storage.path) config.storage.path = path.resolve(config.storage.path);
   return config;
 }
 
@@ -146,7 +147,17 @@ export function dataDirOf(config: HubConfig): string {
   return config.dataDir ?? path.join(config.stateDir, 'data');
 }
 
-/** Where home directories live on the host. */
+/** Root of the storage areas (`home/`, `derived/`, `groups/`): `storage.path`, else `<stateDir>/storage`. */
+export function storageRootOf(config: HubConfig): string {
+  return config.storage.path ?? path.join(config.stateDir, 'storage');
+}
+
+/**
+ * Where home directories live on the host: in the storage pool (`<storage root>/home`, one
+ * btrfs subvolume each) unless `storage.backend` is `plain`, where `spawner.homeRoot`
+ * (default `<stateDir>/home`) still applies.
+ */
 export function homeRootOf(config: HubConfig): string {
+  if (config.storage.backend !== 'plain') return path.join(storageRootOf(config), 'home');
   return config.spawner.homeRoot ?? path.join(config.stateDir, 'home');
 }

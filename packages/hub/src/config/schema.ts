@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { accessSectionSchema } from '../access/config.js';
 import { oidcSectionSchema } from '../auth/oidc/config.js';
 import { catalogSectionSchema } from '../catalog/scanner-config.js';
+import { viewerSectionSchema } from '../viewer/config.js';
+import { storageSectionSchema } from '../storage/config.js';
+import { sharingSectionSchema } from '../sharing/config.js';
 
 /**
  * The one configuration schema of the hub. Every key has a default, a description and,
@@ -78,7 +81,7 @@ export const configSchema = z
       unixUserPrefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/).default('eucp-')
         .describe('Prefix of the Unix account of each hub user (prefix + hub name, at most 32 characters).'),
       homeRoot: z.string().nullable().default(null)
-        .describe('Where home directories live on the host; null = <stateDir>/home.'),
+        .describe('Where home directories live on the host with storage.backend = "plain"; null = <stateDir>/home. (With btrfs storage, homes are subvolumes in <storage root>/home.)'),
       defaults: limitsSchema.default({ memoryLimitBytes: 2 * 1024 ** 3, cpuLimitCores: 1 })
         .describe('Resource limits of every server unless a group or user setting overrides them.'),
       groups: z.record(z.string(), limitsOverrideSchema).default({})
@@ -97,6 +100,12 @@ export const configSchema = z
       .describe('ESGF access control: policy files, access groups to import, site choices of the decision rule.'),
     catalog: catalogSectionSchema
       .describe('Catalog index of the data cache: scanned roots, errata, and how datasets are published in ESGF search docs.'),
+    storage: storageSectionSchema
+      .describe('Homes, personal derived-data areas (/derived) and group workspaces (/groups/<group>), with quotas the filesystem enforces.'),
+    sharing: sharingSectionSchema
+      .describe('Read-only sharing of files and folders with users, groups and expiring links (/shared in the sandboxes).'),
+    viewer: viewerSectionSchema
+      .describe('Read-only notebook pages (/hub/view/<owner>/<path>) rendered on a separate origin where untrusted output runs sandboxed.'),
   })
   .strict();
 

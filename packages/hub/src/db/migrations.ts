@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { accessMigration } from '../access/migration.js';
 import { catalogMigration } from '../catalog/store-migration.js';
+import { sharingMigration } from '../sharing/migration.js';
+import { storageMigration } from '../storage/migration.js';
 
 /**
  * Migrations, in order. Never edit one that has shipped: add a new one. Types are
@@ -139,6 +141,8 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0004_catalog': catalogMigration,
+  '0005_storage': storageMigration,
+  '0006_sharing': sharingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

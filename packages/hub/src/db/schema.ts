@@ -268,6 +268,53 @@ export interface CatalogFilesTable {
   scanned_at: number;
 }
 
+/**
+ * Quota overrides of one user (`kind` = `user`) or group workspace (`group`): a null
+ * limit = the configured default, -1 = no limit; `warned_at` = when the owner was told
+ * they crossed the soft limit (cleared once usage is below it again).
+ */
+export interface StorageQuotasTable {
+  kind: 'user' | 'group';
+  name: string;
+  soft_bytes: number | null;
+  hard_bytes: number | null;
+  warned_at: number | null;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** A file or folder an owner shares read-only (sharing/). */
+export interface SharesTable {
+  id: Generated<number>;
+  owner_id: number;
+  /** `home` or `derived`. */
+  area: string;
+  /** Path relative to the area's root (never empty, no `..`). */
+  rel_path: string;
+  kind: 'file' | 'folder';
+  /** Name shown to recipients: `/shared/<owner>/<name>`. */
+  name: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** Who may read a share: a user, a hub group, or holders of a link (token stored hashed). */
+export interface ShareGrantsTable {
+  id: Generated<number>;
+  share_id: number;
+  kind: 'user' | 'group' | 'link';
+  user_id: number | null;
+  group_id: number | null;
+  /** SHA-256 (hex) of a link's token; null for other kinds. */
+  token_hash: string | null;
+  /** For a user grant obtained by following a link: that link's grant. */
+  parent_grant_id: number | null;
+  expires_at: number | null;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -288,4 +335,7 @@ export interface Database {
   notifications: NotificationsTable;
   access_audit: AccessAuditTable;
   catalog_files: CatalogFilesTable;
+  storage_quotas: StorageQuotasTable;
+  shares: SharesTable;
+  share_grants: ShareGrantsTable;
 }

@@ -36,10 +36,16 @@ export interface DataViewSource {
   viewFor(user: AccessUser, opts?: { wait?: boolean }): Promise<UserDataView>;
   onChange(listener: (user: string) => void): () => void;
   generation(): number;
+  /** Writes the access audit's `mount` entry of a start that bound `view` (never throws). */
+  recordMount?(user: AccessUser, server: string, view: UserDataView): Promise<void>;
 }
 
 export interface CatalogDataViewDeps {
-  access: { reader(user: AccessUser | null): Promise<AccessReader>; onChange(l: (c: AccessChange) => void): () => void };
+  access: {
+    reader(user: AccessUser | null): Promise<AccessReader>;
+    onChange(l: (c: AccessChange) => void): () => void;
+    recordMount?(user: AccessUser, e: { server: string; readable: number; total: number; catalogReady: boolean }): Promise<void>;
+  };
   catalog: { last(): ScanResult | null; generation(): number };
   /** The data directory bound into sandboxes (absolute). */
   dataDir: string;
@@ -122,6 +128,14 @@ export class CatalogDataView implements DataViewSource {
       const last = this.deps.catalog.last();
       if (last || Date.now() >= deadline) return last;
       await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async recordMount(user: AccessUser, server: string, view: UserDataView): Promise<void> {
+    try {
+      await this.deps.access.recordMount?.(user, { server, readable: view.readable, total: view.total, catalogReady: view.catalogReady });
+    } catch (err) {
+      this.deps.log.warn({ err, user: user.name }, 'could not write the mount audit entry');
     }
   }
 

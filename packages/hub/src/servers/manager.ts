@@ -7,7 +7,7 @@ import type { HubConfig } from '../config/schema.js';
 import type { Db } from '../db/index.js';
 import type { ServersTable } from '../db/schema.js';
 import type { Logger } from '../log/index.js';
-import type { Spawner, SpawnerState } from '../spawners/spawner.js';
+import type { Spawner, SpawnerState, SpawnStorage } from '../spawners/spawner.js';
 import type { RouteTable } from '../proxy/routes.js';
 import { oauthClientId, serverTokenScopes, singleUserEnv } from './env.js';
 import { ProgressChannel } from './progress.js';
@@ -37,6 +37,14 @@ export interface ServerManagerDeps {
   hubApiUrl(): string;
   /** What of the data cache each sandbox shows; absent = all of it (no access control). */
   dataView?: DataViewSource;
+  /** Prepares the user's storage areas (with their hard limits) for each start; absent = only the home. */
+  storage?: {
+    areasFor(user: string, groups: readonly string[]): Promise<SpawnStorage>;
+    /** The spawn that `areasFor` prepared is over (ready or failed): its start grace ends. */
+    started(user: string): Promise<void>;
+  };
+  /** The host view of what others share with the user (a shared mount point, made ready here); absent = no /shared. */
+  sharing?: { viewFor(user: string): Promise<string | null> };
 }
 
 /** The status of a server as the hub's own UI shows it. */
@@ -209,6 +217,13 @@ export class ServerManager {
     const clientId = oauthClientId(user, server);
     const log = this.deps.log.child({ user, server });
     let spawnerState: SpawnerState | null = null;
+    let storagePrepared = false;
+    // Once the server answers or failed, its user's hard limit loses the start grace (before the route exists).
+    const endStorageGrace = async (): Promise<void> => {
+      if (!storagePrepared) return;
+      storagePrepared = false;
+      await this.deps.storage?.started(user).catch((err: unknown) => log.error({ err }, 'cannot restore the hard limit after the start'));
+    };
     try {
       const { token } = await this.deps.credentials.issueToken({
         userId: u.id, scopes: serverTokenScopes(user, server), note: `Server at ${prefix}`, oauthClientId: clientId,
@@ -231,11 +246,15 @@ export class ServerManager {
       const data = this.deps.dataView ? await this.deps.dataView.viewFor({ id: u.id, name: user }) : null;
       if (data) channel.emit({ progress: 10, message: dataViewMessage(data) });
       if (data) this.startedData.set(k, { key: JSON.stringify(data.paths), gen, dirty: false, outdated: false });
+      if (this.deps.storage) channel.emit({ progress: 10, message: 'Preparing your storage areas (home, /derived, group workspaces)' });
+      const storage = this.deps.storage ? await this.deps.storage.areasFor(user, groups) : null;
+      storagePrepared = storage !== null;
       const result = await this.deps.spawner.start(
-        { user, groups, server, prefix, env, cmd: command.cmd, args: [], readOnlyBinds: command.readOnlyBinds, dataPaths: data?.paths ?? null, limits },
+        { user, groups, server, prefix, env, cmd: command.cmd, args: [], readOnlyBinds: command.readOnlyBinds, dataPaths: data?.paths ?? null, storage, sharedView: await this.deps.sharing?.viewFor(user) ?? null, limits },
         (p) => channel.emit({ progress: 10 + p.progress * 0.5, message: p.message }),
       );
       spawnerState = result.state;
+      if (data) await this.deps.dataView?.recordMount?.({ id: u.id, name: user }, server, data);
       await this.db.updateTable('servers').set({ spawner_state: JSON.stringify(result.state), updated_at: this.deps.now() }).where('id', '=', row.id).execute();
       channel.emit({ progress: 65, message: 'Server process started; waiting for it to answer' });
       const outcome = await waitForHttp(`${result.url}${prefix}api`, {
@@ -243,6 +262,7 @@ export class ServerManager {
         alive: async () => (await this.deps.spawner.poll(result.state)).running,
         isCancelled: () => this.cancelled.has(k),
       });
+      await endStorageGrace();
       if (outcome !== 'ready') {
         const status = await this.deps.spawner.poll(result.state);
         if (outcome === 'cancelled') throw new AppError('SPAWN_FAILED', 'The start was cancelled.');
@@ -268,6 +288,8 @@ export class ServerManager {
       const event: ServerEvent = current.state === 'stopping' ? 'stopped' : 'fail';
       await this.transition(current, event, { target: null, spawner_state: '{}', failure_code: appErr.code, failure_message: appErr.message });
       channel.emit({ progress: 100, failed: true, message: `Spawn failed: ${appErr.message}` });
+    } finally {
+      await endStorageGrace();
     }
   }
 

@@ -28,7 +28,34 @@ export interface SpawnSpec {
    * directory. Spawners without a sandbox (the test fakes) ignore it.
    */
   dataPaths?: readonly string[] | null;
+  /**
+   * Storage areas besides the home, computed by the hub from its storage pool: the
+   * personal derived-data area (bound read-write at {@link SANDBOX_DERIVED_DIR}) and the
+   * workspaces of the user's groups (each read-write at `/groups/<name>`, nothing else
+   * below /groups). The spawner gives `derived` to the user's account and lets the members
+   * of each group write its workspace. Absent or null: neither exists in the sandbox.
+   */
+  storage?: SpawnStorage | null;
+  /**
+   * Host path of the user's view of what others share with them (sharing/): bound
+   * read-only at `/shared`. It must be a shared mount point, so shares mounted into it
+   * later reach the running sandbox. Absent or null: no `/shared`.
+   */
+  sharedView?: string | null;
   limits: ResourceLimits;
+}
+
+/** Where the personal derived-data area appears in every sandbox. */
+export const SANDBOX_DERIVED_DIR = '/derived';
+/** Where group workspaces appear in every sandbox (`/groups/<group>`). */
+export const SANDBOX_GROUPS_DIR = '/groups';
+
+/** Host paths of the storage areas of one spawn (see {@link SpawnSpec.storage}). */
+export interface SpawnStorage {
+  /** Host directory of the user's derived-data area. */
+  derived: string;
+  /** Host directories of the workspaces of the user's groups (hub group names). */
+  groups: readonly { name: string; hostPath: string }[];
 }
 
 /** One step of spawn progress, shown to the user while the server starts (0-100). */

@@ -21,6 +21,7 @@ const STATIC_PREFIX = '/hub/static/';
 const SPA_PATHS = [
   '/hub/home', '/hub/admin', '/hub/token', '/hub/spawn', '/hub/spawn/*', '/hub/spawn-pending/*',
   '/hub/catalog', '/hub/catalog/requests', '/hub/catalog/dataset/*',
+  '/hub/shares', '/hub/shares/with-me',
 ];
 
 /**

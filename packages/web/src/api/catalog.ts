@@ -63,6 +63,23 @@ export interface NotificationModel {
   read: boolean;
 }
 
+/** `GET /hub/api/eucp/catalog/datasets/<id>/notebook`: the notebook a data set opens with (null code/notebook: no files). */
+export interface DatasetNotebookPreview {
+  instance_id: string;
+  /** File name the notebook gets (`catalog/<name>` in the user's home). */
+  name: string;
+  /** The data set's files as the sandbox sees them (`/data/…`). */
+  files: string[];
+  code: string | null;
+  notebook: Record<string, unknown> | null;
+}
+
+/** Answer of `POST …/notebook`: where the notebook was written and the URL that opens it. */
+export interface OpenedNotebook {
+  path: string;
+  url: string;
+}
+
 const enc = encodeURIComponent;
 const ACCESS = '/hub/api/eucp/access';
 
@@ -96,6 +113,20 @@ export class CatalogApi {
   /** `GET /api/access/check?resource=<id>&action=Read`. */
   check(resource: string): Promise<AccessCheck> {
     return this.client.get<AccessCheck>(`/api/access/check?resource=${enc(resource)}&action=Read`);
+  }
+
+  /** `GET /hub/api/eucp/catalog/datasets/<id>/notebook`: the code and notebook that open the data set. */
+  datasetNotebook(instanceId: string): Promise<DatasetNotebookPreview> {
+    return this.client.get<DatasetNotebookPreview>(`/hub/api/eucp/catalog/datasets/${enc(instanceId)}/notebook`);
+  }
+
+  /**
+   * `POST /hub/api/eucp/catalog/datasets/<id>/notebook`: writes the data set's notebook into
+   * the user's running server (never overwriting). Fails with `SERVER_NOT_RUNNING` when the
+   * server is not running, `DATA_ACCESS_DENIED` when the user may not read the data set.
+   */
+  async openInNotebook(instanceId: string): Promise<OpenedNotebook> {
+    return (await this.client.request<OpenedNotebook>('POST', `/hub/api/eucp/catalog/datasets/${enc(instanceId)}/notebook`)).body;
   }
 
   /** `GET /hub/api/eucp/access/groups/<name>` (with the licence text). */

@@ -7,6 +7,8 @@ const NAV: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> =
   { href: '/hub/home', label: 'Home' },
   { href: '/hub/catalog', label: 'Catalog' },
   { href: '/hub/catalog/requests', label: 'Requests' },
+  { href: '/hub/shares', label: 'My shares' },
+  { href: '/hub/shares/with-me', label: 'Shared with me' },
   { href: '/hub/token', label: 'Tokens' },
   { href: '/hub/admin', label: 'Admin', adminOnly: true },
 ];

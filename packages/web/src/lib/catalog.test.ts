@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessStateOf, notebookOf, queryFromUrl, sandboxPaths, searchParams, urlOfQuery, xarrayCode } from './catalog.js';
+import { accessStateOf, queryFromUrl, searchParams, urlOfQuery } from './catalog.js';
 import { flattenFacets } from '../api/catalog.js';
 import { matchRoute } from './routes.js';
 
@@ -23,19 +23,6 @@ test('access badges: Permit = readable, a pending membership = pending, else req
   assert.equal(accessStateOf({ resource: 'x', decision: 'Deny', grantable_by: [g('pending')] }), 'pending');
   assert.equal(accessStateOf({ resource: 'x', decision: 'Deny', grantable_by: [g('none')] }), 'request');
   assert.equal(accessStateOf(null), 'unknown');
-});
-
-test('sandbox paths come from HTTPServer URLs below /data/, replicas skipped', () => {
-  const files = [
-    { url: ['https://n/thredds/fileServer/esg_dataroot/CORDEX/b.nc|application/netcdf|HTTPServer', 'https://n/thredds/dodsC/x|a|OPENDAP'] },
-    { url: ['https://n/thredds/fileServer/root/CORDEX/a%20b.nc|application/netcdf|HTTPServer'] },
-    { url: ['https://m/thredds/fileServer/root/CORDEX/c.nc|application/netcdf|HTTPServer'], replica: true },
-  ];
-  assert.deepEqual(sandboxPaths(files), ['/data/CORDEX/a b.nc', '/data/CORDEX/b.nc']);
-  assert.match(xarrayCode('id', 'tas', ['/data/x.nc']), /xr\.open_dataset\("\/data\/x\.nc"\)/);
-  assert.match(xarrayCode('id', 'tas', ['/data/x.nc', '/data/y.nc']), /open_mfdataset\(paths/);
-  const nb = notebookOf('t', 'a\nb') as { cells: Array<{ source: string[] }> };
-  assert.deepEqual(nb.cells[1]!.source, ['a\n', 'b']);
 });
 
 test('facets flatten from Solr pairs; catalog routes parse', () => {

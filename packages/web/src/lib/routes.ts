@@ -8,6 +8,9 @@ export type Route =
   | { page: 'catalog' }
   | { page: 'catalog-requests' }
   | { page: 'catalog-dataset'; instanceId: string }
+  /** `/hub/shares` (mine) and `/hub/shares/with-me`. */
+  | { page: 'shares' }
+  | { page: 'shares-with-me' }
   /** `/hub/spawn[/<user>[/<server>]]`: start, then follow progress. `user` null = me. */
   | { page: 'spawn'; user: string | null; server: string }
   | { page: 'spawn-pending'; user: string; server: string }
@@ -32,6 +35,9 @@ export function matchRoute(pathname: string): Route {
       if (user === 'requests' && server === undefined) return { page: 'catalog-requests' };
       if (user === 'dataset' && server && rest.length === 0) return { page: 'catalog-dataset', instanceId: server };
       return { page: 'not-found' };
+    case 'shares':
+      if (user === undefined) return { page: 'shares' };
+      return user === 'with-me' && server === undefined ? { page: 'shares-with-me' } : { page: 'not-found' };
     case 'spawn':
       if (rest.length > 0) return { page: 'not-found' };
       return { page: 'spawn', user: user ?? null, server: server ?? '' };

@@ -4,6 +4,7 @@ import { progressUrl } from '../api/hub.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { ProgressPanel } from '../components/ProgressPanel.js';
 import { StateBadge } from '../components/StateBadge.js';
+import { StorageUsage } from '../components/StorageUsage.js';
 import { useAction } from '../hooks/useAction.js';
 import { usePageTitle } from '../hooks/usePageTitle.js';
 import { useSpawnProgress } from '../hooks/useSpawnProgress.js';
@@ -150,6 +151,7 @@ export function HomePage() {
           <dd>{formatRelativeTime(status.lastActivity, Date.now())}</dd>
         </div>
       </dl>
+      <StorageUsage />
     </section>
   );
 }

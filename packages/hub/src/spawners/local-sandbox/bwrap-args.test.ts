@@ -153,7 +153,7 @@ describe('buildLaunchArgv', () => {
     assert.deepEqual(argv, [
       '/bin/sh', '-c', CGROUP_ENTER_SCRIPT, 'eucp-enter-cgroup',
       '/cg/memory/x/cgroup.procs', '/cg/pids/x/cgroup.procs', '--',
-      '/usr/bin/unshare', '--mount', '--propagation', 'private', '--',
+      '/usr/bin/unshare', '--mount', '--propagation', 'slave', '--',
       '/bin/sh', '-c', STAGE_SCRIPT, 'eucp-stage-mounts',
       '/state/home/alice', '/run/eucp-sandbox/home', '/state/data', '/run/eucp-sandbox/data', '--',
       '/usr/bin/setpriv', '--reuid=1001', '--regid=1002', '--init-groups', '--no-new-privs', '--',

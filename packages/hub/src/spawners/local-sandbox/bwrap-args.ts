@@ -5,8 +5,8 @@ import { AppError, isSafeRelativePath } from '@eucp/core';
  * one process exec'ing through five programs:
  *
  *   /bin/sh -c <CGROUP_ENTER_SCRIPT> eucp-enter-cgroup <cgroup.procs …> --
- *     /usr/bin/unshare --mount --propagation private --
- *       /bin/sh -c <STAGE_SCRIPT> eucp-stage-mounts <home> <stage/home> <data> <stage/data> [<code> <stage/code/…>]… --
+ *     /usr/bin/unshare --mount --propagation slave --
+ *       /bin/sh -c <STAGE_SCRIPT> eucp-stage-mounts <home> <stage/home> <data> <stage/data> [<code> <stage/code/…>]… [<area> <stage/storage/…>]… --
  *         /usr/bin/setpriv --reuid=<uid> --regid=<gid> --init-groups --no-new-privs --
  *           /usr/bin/bwrap <sandbox args> --args <fd> -- <cmd> <args…>
  *
@@ -65,6 +65,11 @@ export interface SandboxLayout {
   argv: readonly string[];
   /** Absolute host paths bound read-only at the same path (the server's own code). */
   readOnlyBinds?: readonly ReadOnlyBind[];
+  /**
+   * Storage areas bound read-write (`source` = the staged area, `target` = `/derived` or
+   * `/groups/<group>`); bound before the root becomes read-only.
+   */
+  readWriteBinds?: readonly ReadOnlyBind[];
   statusFd?: number;
   argsFd?: number;
 }
@@ -126,6 +131,12 @@ export function buildBwrapArgs(layout: SandboxLayout): string[] {
       if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Read-only bind ${JSON.stringify(p)} is not an absolute path.`);
     }
     args.push('--ro-bind', b.source, b.target);
+  }
+  for (const b of layout.readWriteBinds ?? []) {
+    for (const p of [b.source, b.target]) {
+      if (!p.startsWith('/') || p.split('/').includes('..')) throw new AppError('SPAWN_FAILED', `Storage bind ${JSON.stringify(p)} is not an absolute path.`);
+    }
+    args.push('--bind', b.source, b.target);
   }
   args.push(
     // Last: the sandbox's own root tmpfs becomes read-only (its mounts stay as they are).
@@ -195,7 +206,7 @@ export const CGROUP_ENTER_SCRIPT =
 export const CGROUP_ENTER_FAILED = 125;
 
 /**
- * Fixed shell text of the staging stage (run in a private mount namespace). Arguments:
+ * Fixed shell text of the staging stage (run in its own mount namespace, a slave of the host's). Arguments:
  * pairs of a host path and its staging mount point (home, data, then code binds), `--`,
  * the command.
  * Exits 126 if a bind mount fails.
@@ -211,8 +222,13 @@ export const STAGE_FAILED = 126;
  * Staging mount points below the spawner's staging directory: the home, the data, and
  * `code/d<i>` (a directory) or `code/f<i>` (a file) for the i-th read-only code bind.
  */
-export function stagePaths(stageDir: string): { home: string; data: string; code: (i: number, kind: 'dir' | 'file') => string } {
-  return { home: `${stageDir}/home`, data: `${stageDir}/data`, code: (i, kind) => `${stageDir}/code/${kind === 'dir' ? 'd' : 'f'}${i}` };
+export function stagePaths(stageDir: string): {
+  home: string; data: string; code: (i: number, kind: 'dir' | 'file') => string; derived: string; group: (i: number) => string;
+} {
+  return {
+    home: `${stageDir}/home`, data: `${stageDir}/data`, code: (i, kind) => `${stageDir}/code/${kind === 'dir' ? 'd' : 'f'}${i}`,
+    derived: `${stageDir}/storage/derived`, group: (i) => `${stageDir}/storage/g${i}`,
+  };
 }
 
 /** Programs of the launch chain (absolute paths). */
@@ -240,8 +256,11 @@ export function buildLaunchArgv(opts: {
   procsFiles: readonly string[];
   uid: number;
   gid: number;
-  /** Host paths to stage and where: `[source, mount point]` (home, data, then the code binds). */
-  stage: { home: readonly [string, string]; data: readonly [string, string]; code?: readonly (readonly [string, string])[] };
+  /** Host paths to stage and where: `[source, mount point]` (home, data, then the code binds, then the storage areas). */
+  stage: {
+    home: readonly [string, string]; data: readonly [string, string];
+    code?: readonly (readonly [string, string])[]; storage?: readonly (readonly [string, string])[];
+  };
   bwrapArgs: readonly string[];
   tools?: Partial<LaunchTools>;
 }): string[] {
@@ -249,14 +268,16 @@ export function buildLaunchArgv(opts: {
   if (!Number.isInteger(opts.uid) || opts.uid <= 0 || !Number.isInteger(opts.gid) || opts.gid <= 0) {
     throw new AppError('SPAWN_FAILED', `Refusing to start a sandbox as uid ${opts.uid} / gid ${opts.gid}.`);
   }
-  const code = (opts.stage.code ?? []).flat();
+  const code = [...(opts.stage.code ?? []), ...(opts.stage.storage ?? [])].flat();
   const paths = [...opts.procsFiles, ...opts.stage.home, ...opts.stage.data, ...code];
   for (const p of paths) {
     if (!p.startsWith('/')) throw new AppError('SPAWN_FAILED', `Not an absolute path: ${JSON.stringify(p)}.`);
   }
   return [
     tools.sh, '-c', CGROUP_ENTER_SCRIPT, 'eucp-enter-cgroup', ...opts.procsFiles, '--',
-    tools.unshare, '--mount', '--propagation', 'private', '--',
+    // slave, not private: mounts the hub makes later in a shared view (sharing/) reach the
+    // running sandbox at /shared; mounts made in here still never reach the host.
+    tools.unshare, '--mount', '--propagation', 'slave', '--',
     tools.sh, '-c', STAGE_SCRIPT, 'eucp-stage-mounts', ...opts.stage.home, ...opts.stage.data, ...code, '--',
     tools.setpriv, `--reuid=${opts.uid}`, `--regid=${opts.gid}`, '--init-groups', '--no-new-privs', '--',
     tools.bwrap, ...opts.bwrapArgs,

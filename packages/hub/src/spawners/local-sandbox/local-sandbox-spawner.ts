@@ -39,6 +39,7 @@ import {
 import { LAUNCHER_PATH, inspectHostRoot, prepareStageDir, probeSandbox } from './sandbox-probe.js';
 import { type LocalSandboxState, decideStatus, parseBwrapStatus, parseLocalSandboxState } from './sandbox-state.js';
 import { KeyedMutex, ensureUnixAccount, unixAccountName } from './unix-accounts.js';
+import { prepareStorageAccess, stageStorageBinds } from './storage-access.js';
 
 /** Options of {@link LocalSandboxSpawner}. */
 export interface LocalSandboxSpawnerOptions {
@@ -91,7 +92,10 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
  * (directories or merged-/usr symlinks); a fresh `/proc` (own PID namespace: only the
  * server's processes); a minimal `/dev`; a private `/tmp` (`/var/tmp` points to it); the
  * home `<homeRoot>/<user>` read-write at `/home/<unixname>` (the working directory and
- * `$HOME`); the data cache read-only at `/data` (only `spec.dataPaths` of it when set); the sandbox root itself read-only;
+ * `$HOME`); the data cache read-only at `/data` (only `spec.dataPaths` of it when set); with
+ * `spec.storage`, the derived-data area read-write at `/derived` (owned by the account) and
+ * the workspace of each of the user's groups read-write at `/groups/<group>` (root-owned,
+ * setgid, writable by the group's Unix group `<prefix>ws.<group>`); the sandbox root itself read-only;
  * nothing else of the host (no other homes, no `/root`, no host `/tmp`, no `/sys`, no
  * hub state). Own IPC and UTS namespaces (hostname `eucp-sandbox`); the host network.
  *
@@ -177,6 +181,7 @@ export class LocalSandboxSpawner implements Spawner {
         comment: `EUCP Notebook user ${spec.user}`,
         logger: this.log,
       });
+      if (spec.storage) await prepareStorageAccess(account, spec.storage, this.opts.unixUserPrefix, this.log);
 
       progress(25, 'Setting memory and CPU limits');
       const cg = driver.cgroupFor(unit);
@@ -213,6 +218,10 @@ export class LocalSandboxSpawner implements Spawner {
           SHELL: '/bin/bash',
           PATH: '/usr/local/bin:/usr/bin:/bin',
           LANG: 'C.UTF-8',
+          // Runtime files (kernel connection files, terminal sockets) go to the sandbox's private
+          // /tmp, which lives exactly as long as the server: a home at its quota cannot block them.
+          JUPYTER_RUNTIME_DIR: '/tmp/jupyter-runtime',
+          EUCP_LAB_RUNTIME_DIR: '/tmp/eucp-lab',
           ...(memoryLimitBytes !== null ? { MEM_LIMIT: String(memoryLimitBytes) } : {}),
           ...(spec.limits.cpuLimitCores !== null ? { CPU_LIMIT: String(spec.limits.cpuLimitCores) } : {}),
           ...spec.env,
@@ -220,13 +229,17 @@ export class LocalSandboxSpawner implements Spawner {
         };
         const staged = stagePaths(this.stageDir);
         const code = await stageCodeBinds(spec.readOnlyBinds ?? [], staged.code);
+        const storage = spec.storage ? await stageStorageBinds(spec.storage, staged) : [];
+        // The shared view is staged like the code binds; its later submounts propagate in (slave namespace).
+        const shared = spec.sharedView ? { source: `${this.stageDir}/shared`, target: '/shared' } : null;
+        if (shared) await mkdir(shared.source, { recursive: true, mode: 0o755 });
         const argv = buildLaunchArgv({
           procsFiles: driver.procsFiles(cg),
           uid: account.uid,
           gid: account.gid,
-          stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data], code: code.map((b) => [b.target, b.source] as const) },
+          stage: { home: [account.hostHome, staged.home], data: [path.resolve(this.opts.dataDir), staged.data], code: [...code.map((b) => [b.target, b.source] as const), ...(shared ? [[spec.sharedView!, shared.source] as const] : [])], storage: storage.map((b) => [b.host, b.source] as const) },
           tools: this.tools,
-          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: code, dataPaths: spec.dataPaths ?? null }),
+          bwrapArgs: buildBwrapArgs({ unixName, hostHome: staged.home, dataDir: staged.data, hostRoot, argv: [...spec.cmd, ...spec.args], readOnlyBinds: shared ? [...code, shared] : code, readWriteBinds: storage, dataPaths: spec.dataPaths ?? null }),
         });
         const envArgs = encodeNulSeparated(buildEnvArgs(env));
 

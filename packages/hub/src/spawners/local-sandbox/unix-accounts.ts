@@ -56,8 +56,8 @@ export class KeyedMutex {
   }
 }
 
-/** `useradd` edits /etc/passwd under a lock file; serialise our own calls to it. */
-const passwdLock = new KeyedMutex();
+/** `useradd`, `groupadd` and `gpasswd` edit /etc/passwd and /etc/group under lock files; serialise our own calls to them. */
+export const passwdLock = new KeyedMutex();
 
 interface PasswdEntry {
   uid: number;

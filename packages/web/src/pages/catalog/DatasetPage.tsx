@@ -6,7 +6,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { Link } from '../../components/Link.js';
 import { useCatalogApi } from '../../hooks/useCatalogApi.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
-import { accessStateOf, datasetPath, field, fieldAll, sandboxPaths, versionStatus } from '../../lib/catalog.js';
+import { accessStateOf, datasetPath, field, fieldAll, versionStatus } from '../../lib/catalog.js';
 import { formatBytes } from '../../lib/format.js';
 import { OpenInNotebook } from './OpenInNotebook.js';
 import { RequestAccess } from './RequestAccess.js';
@@ -172,7 +172,7 @@ export function DatasetPage({ instanceId }: { instanceId: string }) {
             })}
           </ul>
           <h2>Open in a notebook</h2>
-          <OpenInNotebook instanceId={instanceId} variable={variables[0] ?? ''} paths={sandboxPaths(data.files)} />
+          <OpenInNotebook instanceId={instanceId} access={state} />
         </>
       )}
     </section>

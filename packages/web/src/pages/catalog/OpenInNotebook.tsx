@@ -1,28 +1,123 @@
-import { useEffect, useState } from 'react';
-import { notebookName, notebookOf, xarrayCode } from '../../lib/catalog.js';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, toApiError } from '../../api/client.js';
+import type { DatasetNotebookPreview } from '../../api/catalog.js';
+import { progressUrl } from '../../api/hub.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { ProgressPanel } from '../../components/ProgressPanel.js';
+import { useCatalogApi } from '../../hooks/useCatalogApi.js';
+import { useSpawnProgress } from '../../hooks/useSpawnProgress.js';
+import type { AccessState } from '../../lib/catalog.js';
 import type { ServerStatus } from '../../lib/server-state.js';
 import { useApp } from '../../session.js';
 
+/** Where the one-click flow is: asking the hub to start the server, following its start, writing the notebook. */
+type Phase = 'idle' | 'requesting' | 'starting' | 'writing';
+
+/** Why the main button is disabled, or null when it may be clicked. */
+function disabledReason(access: AccessState, server: ServerStatus | null, preview: DatasetNotebookPreview | null): string | null {
+  if (access === 'unknown') return 'Checking your access…';
+  if (access === 'request') return 'You may not read this data set yet: request access above, then open it in a notebook.';
+  if (access === 'pending') return 'Your access request awaits approval; you can open the data set in a notebook once it is approved.';
+  if (!preview) return 'Loading…';
+  if (!preview.notebook) return 'This data set lists no files.';
+  if (!server) return 'Checking your server…';
+  if (server.state === 'stopping') return 'Your server is stopping; start it again on the home page.';
+  return null;
+}
+
 /**
- * "Open in a notebook": the xarray code that opens the data set's files in the sandbox,
- * with a copy button and a downloadable .ipynb; when the user's server runs, a link to it.
- * (The lab's `_xsrf` cookie is scoped to `/user/<name>/`, so the hub page cannot create the
- * notebook through the lab's contents API itself: the user uploads or pastes it instead.)
+ * "Open in a notebook": one click writes the data set's notebook into the user's server
+ * (starting the server first when it is not running, following its progress) and goes to
+ * it. The hub writes the notebook through the server's contents API; the page shows the
+ * same code with "Copy code" and a .ipynb download as secondary actions.
  */
-export function OpenInNotebook({ instanceId, variable, paths }: { instanceId: string; variable: string; paths: readonly string[] }) {
+export function OpenInNotebook({ instanceId, access }: { instanceId: string; access: AccessState }) {
   const { api, session } = useApp();
+  const catalog = useCatalogApi();
+  const me = session.user;
+  const [preview, setPreview] = useState<DatasetNotebookPreview | null>(null);
   const [server, setServer] = useState<ServerStatus | null>(null);
+  const [phase, setPhase] = useState<Phase>('idle');
+  const [error, setError] = useState<ApiError | null>(null);
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
-  const code = xarrayCode(instanceId, variable, paths);
+  const writing = useRef(false);
+  const { view, streamErrors } = useSpawnProgress(phase === 'starting' ? progressUrl(me, '') : null);
 
   useEffect(() => {
     let live = true;
-    api.serverStatus(session.user).then((s) => live && setServer(s), () => undefined);
+    catalog.datasetNotebook(instanceId).then((p) => live && setPreview(p), (e) => live && setError(toApiError(e)));
+    api.serverStatus(me).then((s) => live && setServer(s), (e) => live && setError(toApiError(e)));
     return () => {
       live = false;
     };
-  }, [api, session.user]);
+  }, [api, catalog, instanceId, me]);
 
+  /** Writes the notebook into the running server and goes to it. */
+  const writeAndGo = useCallback(async () => {
+    if (writing.current) return;
+    writing.current = true;
+    setPhase('writing');
+    try {
+      const opened = await catalog.openInNotebook(instanceId);
+      window.location.assign(opened.url);
+    } catch (err) {
+      setError(toApiError(err));
+      setPhase('idle');
+      api.serverStatus(me).then(setServer, () => undefined);
+    } finally {
+      writing.current = false;
+    }
+  }, [api, catalog, instanceId, me]);
+
+  // Following a start: go on once it is ready; on failure (or a broken stream) ask the status.
+  useEffect(() => {
+    if (phase !== 'starting') return;
+    if (view.outcome === 'ready') {
+      void writeAndGo();
+      return;
+    }
+    if (view.outcome !== 'failed' && streamErrors === 0) return;
+    let live = true;
+    api.serverStatus(me).then(
+      (s) => {
+        if (!live) return;
+        setServer(s);
+        if (s.state === 'running') void writeAndGo();
+        else if (s.state !== 'starting') {
+          setPhase('idle');
+          setError(new ApiError(0, s.failure?.message ?? (view.outcome === 'failed' ? view.message : 'Your server did not start.'), s.failure?.code ?? null, s.failure?.action ?? null));
+        }
+      },
+      (e) => {
+        if (live) {
+          setPhase('idle');
+          setError(toApiError(e));
+        }
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [phase, view.outcome, view.message, streamErrors, api, me, writeAndGo]);
+
+  const onOpen = async () => {
+    setError(null);
+    if (server?.state === 'running') return writeAndGo();
+    // Started elsewhere (another tab): follow it. Else follow only once the hub took the
+    // request — before that the progress stream would say "not starting".
+    if (server?.state === 'starting') return setPhase('starting');
+    setPhase('requesting');
+    try {
+      await api.startServer(me);
+      setPhase('starting');
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'SERVER_ALREADY_RUNNING') return writeAndGo();
+      setPhase('idle');
+      setError(toApiError(err));
+    }
+  };
+
+  const code = preview?.code ?? '';
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(code);
@@ -36,38 +131,50 @@ export function OpenInNotebook({ instanceId, variable, paths }: { instanceId: st
   };
 
   const download = () => {
-    const blob = new Blob([JSON.stringify(notebookOf(instanceId, code), null, 1)], { type: 'application/x-ipynb+json' });
+    if (!preview?.notebook) return;
+    const blob = new Blob([JSON.stringify(preview.notebook, null, 1)], { type: 'application/x-ipynb+json' });
     const url = URL.createObjectURL(blob);
     const a = document.createElement('a');
     a.href = url;
-    a.download = notebookName(instanceId);
+    a.download = preview.name;
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   };
 
-  if (paths.length === 0) return <p className="muted">This data set lists no files in the sandbox.</p>;
+  const reason = disabledReason(access, server, preview);
+  const running = server?.state === 'running';
+  const label =
+    phase === 'starting' || phase === 'requesting' ? 'Starting your server…' : phase === 'writing' ? 'Creating the notebook…' : running ? 'Open in a notebook' : server?.state === 'starting' ? 'Open in a notebook when my server is ready' : 'Start my server and open a notebook';
   return (
     <div className="open-notebook">
-      <pre className="code" data-testid="xarray-code">
-        <code>{code}</code>
-      </pre>
       <div className="button-row">
-        <button type="button" className="button" onClick={() => void copy()}>
+        <button type="button" className="button button--primary" data-testid="open-in-notebook" onClick={() => void onOpen()} disabled={reason !== null || phase !== 'idle'} aria-describedby="open-notebook-reason">
+          {label}
+        </button>
+        <button type="button" className="button" onClick={() => void copy()} disabled={!code}>
           Copy code
         </button>
-        <button type="button" className="button" onClick={download}>
+        <button type="button" className="button" onClick={download} disabled={!preview?.notebook}>
           Download notebook (.ipynb)
         </button>
-        {server?.state === 'running' && server.url ? (
-          <a className="button button--primary" href={server.url} target="_blank" rel="noopener">
-            Open your running server
-          </a>
-        ) : (
-          <span className="small muted">Start your server on the home page, then paste the code into a notebook.</span>
-        )}
       </div>
+      <p className="small muted" id="open-notebook-reason">
+        {reason ?? (phase === 'idle' ? `Creates catalog/${preview?.name ?? ''} in your home${running ? '' : ' once your server has started'} and opens it.` : '')}
+      </p>
+      {running && server?.dataOutdated && access === 'readable' ? (
+        <p className="hint" role="status">
+          Your server started before your access changed: stop and start it again on the home page, or the notebook will not find this data set's files.
+        </p>
+      ) : null}
+      {phase === 'starting' || phase === 'requesting' ? <ProgressPanel view={view} label="Server start progress" /> : null}
+      <ErrorNote error={error} onDismiss={() => setError(null)} />
+      {code ? (
+        <pre className="code" data-testid="xarray-code">
+          <code>{code}</code>
+        </pre>
+      ) : null}
       <p className="small" role="status">
         {copied === 'yes' ? 'Copied to the clipboard.' : copied === 'no' ? 'Select the code and copy it with Ctrl+C.' : ''}
       </p>
