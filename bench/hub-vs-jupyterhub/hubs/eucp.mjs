@@ -88,6 +88,9 @@ export class EucpHubUnderTest {
       // The same jupyterhub-singleuser on both sides: the hubs are what is compared.
       '[spawner]', `unixUserPrefix = "${this.prefix}"`, 'server = "singleuser"', '',
       '[culler]', 'enabled = false', '',
+      // Plain home directories like JupyterHub's (no btrfs pool to mount and leave behind);
+      // bench/storage-quota measures what quotas cost.
+      '[storage]', 'backend = "plain"', '',
     ].join('\n'));
     this.logFile = path.join(this.runDir, 'eucp-hub.log');
     const logOut = fs.createWriteStream(this.logFile, { flags: 'a' });

@@ -235,6 +235,21 @@ export const ERROR_CATALOG = {
     message: 'Shared files cannot be shown in sandboxes on this machine.',
     action: 'Operator: the hub must run as root with bindfs and fuse3 installed (/dev/fuse present); the details name what is missing. Shares are recorded and appear once this is fixed.',
   },
+  DERIVED_FILES_INVALID: {
+    status: 400,
+    message: 'That folder cannot be published as a data set.',
+    action: 'Publish a folder of your own area holding at least one readable NetCDF file (.nc) and no symbolic links; the details name the file at fault.',
+  },
+  DERIVED_INPUT_UNREADABLE: {
+    status: 400,
+    message: 'You cannot publish derived data from an input you may not read.',
+    action: 'Request access to the input named in the details (its access group is named), or remove it from the inputs.',
+  },
+  DERIVED_ACCESS_TOO_WIDE: {
+    status: 400,
+    message: 'The derived data set cannot be more open than its inputs.',
+    action: 'Choose users or groups instead of "public": an input is restricted to the access group named in the details, and only its members may read data derived from it.',
+  },
   NOTEBOOK_INVALID: {
     status: 422,
     message: 'The notebook cannot be displayed: it is not a valid Jupyter notebook.',

@@ -18,6 +18,7 @@ import { accessVisibilityFilter } from './catalog/visibility.js';
 import { UserProxy } from './proxy/index.js';
 import { registerStorageRoutes } from './storage/routes.js';
 import { registerSharingRoutes } from './sharing/routes.js';
+import { CatalogWithDerived, registerDerivedRoutes } from './derived/index.js';
 import type { RouteTable } from './proxy/routes.js';
 import { registerWeb } from './web/index.js';
 import { registerNotebookViewer } from './viewer/index.js';
@@ -55,8 +56,8 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   await registerPasswordApi(app, ctx);
   await registerAccessRoutes(app, ctx);
   // ESGF search, intake-esm and STAC over the scanned catalog, each limited to what the caller may see.
-  const esgf = new GenerationalEsgfIndexProvider(ctx.catalog);
-  const filter = accessVisibilityFilter(ctx.access);
+  const esgf = new GenerationalEsgfIndexProvider(ctx.derived ? new CatalogWithDerived(ctx.catalog, ctx.derived) : ctx.catalog);
+  const filter = accessVisibilityFilter(ctx.access, ctx.derived);
   await registerEsgfSearch(app, ctx, esgf, { filter });
   await registerCatalogExports(app, ctx, esgf, { filter });
   // The data files themselves (the docs' HTTPServer URLs) and ESGF wget scripts, under the same access decisions.
@@ -65,6 +66,7 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   await registerCatalogNotebooks(app, ctx, esgf);
   if (ctx.storage) await registerStorageRoutes(app, { ...ctx, storage: ctx.storage });
   if (ctx.sharing) await registerSharingRoutes(app, ctx, ctx.sharing);
+  if (ctx.derived) await registerDerivedRoutes(app, ctx, ctx.derived);
   await registerNotebookViewer(app, ctx); // /hub/view/… and app.notebookViewer (its own origin, started by createHub)
   await registerWeb(app, ctx);
   app.addHook('onClose', async () => proxy.close());

@@ -9,6 +9,7 @@ import type { CatalogScanService } from './catalog/scanner-service.js';
 import type { ServerManager } from './servers/manager.js';
 import type { StorageService } from './storage/service.js';
 import type { SharingService } from './sharing/service.js';
+import type { DerivedService } from './derived/service.js';
 
 /**
  * The services of one hub, built once by `createHub` (app.ts) and handed to every route
@@ -32,6 +33,8 @@ export interface HubContext {
   storage?: StorageService;
   /** Read-only sharing with users, groups and links (absent in some tests). */
   sharing?: SharingService;
+  /** Derived data published in the catalog (absent in some tests). */
+  derived?: DerivedService;
   /** JupyterHub version we speak (sent as `X-JupyterHub-Version`). */
   jupyterhubVersion: string;
   /** Absolute URL of the hub API as reachable from single-user servers, e.g. `http://127.0.0.1:8000/hub/api`; known once listening. */

@@ -20,6 +20,7 @@ import type { StoragePool } from './storage/pool.js';
 import { PlainStoragePool } from './storage/plain-pool.js';
 import { StorageService } from './storage/service.js';
 import { createSharing } from './sharing/index.js';
+import { createDerived } from './derived/index.js';
 
 /** The JupyterHub version whose REST API and single-user contract we speak. */
 export const JUPYTERHUB_VERSION = '5.2.1';
@@ -66,10 +67,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   await pool.open();
   const storage = new StorageService({ pool, db, config, now, log: log.child({ component: 'storage' }) });
   const sharing = createSharing({ config, db, now, pool, sandboxed: spawner.kind === 'local-sandbox', log: log.child({ component: 'sharing' }) });
+  const derived = await createDerived({ config, db, now, access, catalog, pool, sharing, log: log.child({ component: 'derived' }) });
   const servers = new ServerManager({
     db, config, spawner, routes, credentials: auth, now, hubApiUrl: () => apiUrl, log: log.child({ component: 'servers' }), dataView, storage, sharing,
   });
-  const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog, storage, sharing };
+  const ctx: HubContext = { ...ctxBase, accounts, auth, servers, access, catalog, storage, sharing, derived };
   const { app, proxy } = await buildApp(ctx, routes);
   const culler = new IdleCuller(servers, auth, log.child({ component: 'culler' }), {
     ...config.culler, now, flushActivity: () => proxy.flushActivity(),
@@ -88,12 +90,14 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       catalog.start(config.catalog.rescanIntervalMs);
       storage.start();
       await sharing.start(config.sharing.reconcileIntervalMs);
+      await derived.start(config.sharing.reconcileIntervalMs);
       return `http://${connectHost}:${port}/`;
     },
     async close() {
       culler.stop();
       await catalog.stop();
       await storage.stop();
+      await derived.stop();
       await sharing.stop();
       await servers.close();
       await app.close();

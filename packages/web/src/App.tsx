@@ -13,6 +13,8 @@ import { TokenPage } from './pages/TokenPage.js';
 import { CatalogPage } from './pages/catalog/CatalogPage.js';
 import { DatasetPage } from './pages/catalog/DatasetPage.js';
 import { RequestsPage } from './pages/catalog/RequestsPage.js';
+import { DerivedDatasetPage } from './pages/derived/DerivedDatasetPage.js';
+import { PublishDerivedPage } from './pages/derived/PublishDerivedPage.js';
 import { MySharesPage } from './pages/shares/MySharesPage.js';
 import { SharedWithMePage } from './pages/shares/SharedWithMePage.js';
 import { loginUrl, matchRoute } from './lib/routes.js';
@@ -107,8 +109,12 @@ function Page({ path, search, me }: { path: string; search: string; me: string }
       return <CatalogPage search={search} />;
     case 'catalog-requests':
       return <RequestsPage />;
+    case 'catalog-publish':
+      return <PublishDerivedPage />;
     case 'catalog-dataset':
-      return <DatasetPage key={route.instanceId} instanceId={route.instanceId} />;
+      return route.instanceId.startsWith('derived.')
+        ? <DerivedDatasetPage key={route.instanceId} instanceId={route.instanceId} />
+        : <DatasetPage key={route.instanceId} instanceId={route.instanceId} />;
     case 'shares':
       return <MySharesPage />;
     case 'shares-with-me':

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, hasScope } from '@eucp/core';
+import { AppError, hasScope, isAppError } from '@eucp/core';
 import type { HubContext } from '../context.js';
 import { requireAuth } from '../auth/plugin.js';
 import { parseBody, queryParam } from '../api/input.js';
 import type { AccessService } from './service.js';
 import { actorOf } from './actor.js';
+import { DERIVED_PREFIX } from '../derived/rule.js';
 import { registerAccessAdminRoutes } from './admin-routes.js';
 import { presentAudit, presentCheck, presentGroup, presentMembership, presentNotification, presentRequest } from './presenters.js';
 
@@ -82,6 +83,15 @@ export async function registerAccessRoutes(app: FastifyInstance, ctx: AccessCont
     const q = parseBody(checkQuery, query(req, ['resource', 'action']));
     const auth = req.auth;
     const user = auth ? { id: auth.user.id, name: auth.user.name } : null;
+    if (ctx.derived && q.resource.startsWith(DERIVED_PREFIX)) {
+      // Derived data sets follow their own rule (audience ∩ readers of every input), not the policies.
+      const readable = q.action === 'Read' && (await ctx.derived.get(user, q.resource).then(() => true, (err: unknown) => {
+        if (isAppError(err) && err.code === 'NOT_FOUND') return false;
+        throw err;
+      }));
+      const decision = readable ? 'Permit' : user ? 'Deny' : 'Challenge';
+      return presentCheck({ resource: q.resource, action: q.action, user: user?.name ?? null, decision, matchedPolicies: [], grantableBy: [] });
+    }
     return presentCheck(await access.check(user, q.resource, q.action, !!auth && hasScope(auth.scopes, 'admin:groups')));
   };
   app.get('/api/access/check', check);

@@ -26,7 +26,7 @@ export const ESGF_FACET_FIELDS: readonly string[] = [
   'variable_id', 'variable_long_name', 'variable_units', 'cf_standard_name', 'grid_label', 'grid', 'nominal_resolution',
   'product', 'data_specs_version', 'model_cohort', 'data_node', 'index_node', 'access', 'checksum_type', 'version',
   'latest', 'replica', 'retracted', 'domain', 'institute', 'driving_model', 'experiment', 'ensemble', 'rcm_name',
-  'rcm_version', 'time_frequency',
+  'rcm_version', 'time_frequency', 'owner',
 ];
 
 const NOT_TEXT = new Set(['variable_units', 'data_specs_version', 'data_node', 'index_node', 'access', 'checksum_type', 'version', 'latest', 'replica', 'retracted']);

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { accessMigration } from '../access/migration.js';
 import { catalogMigration } from '../catalog/store-migration.js';
 import { sharingMigration } from '../sharing/migration.js';
+import { derivedMigration } from '../derived/migration.js';
 import { storageMigration } from '../storage/migration.js';
 
 /**
@@ -143,6 +144,7 @@ const migrations: Record<string, Migration> = {
   '0004_catalog': catalogMigration,
   '0005_storage': storageMigration,
   '0006_sharing': sharingMigration,
+  '0007_derived': derivedMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

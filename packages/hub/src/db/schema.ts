@@ -315,6 +315,41 @@ export interface ShareGrantsTable {
   revoked_at: number | null;
 }
 
+/** A folder of derived files an owner publishes in the catalog (derived/). */
+export interface DerivedDatasetsTable {
+  id: Generated<number>;
+  owner_id: number;
+  /** The name in the instance_id `derived.<owner>.<name>.v<version>` and `/shared/<owner>/<name>`. */
+  name: string;
+  /** `derived` or `home`. */
+  area: string;
+  rel_path: string;
+  title: string;
+  description: string;
+  licence_id: string | null;
+  licence_text: string | null;
+  /** JSON `{users: string[], groups: string[], public: boolean}`: the audience the owner chose. */
+  audience: string;
+  /** The read-only share that shows the folder to the effective audience. */
+  share_id: number | null;
+  created_at: number;
+  updated_at: number;
+  unpublished_at: number | null;
+}
+
+/** One published version of a derived data set: JSON of its files, facts, inputs and licences. */
+export interface DerivedVersionsTable {
+  id: Generated<number>;
+  dataset_id: number;
+  /** `YYYYMMDD` (or a larger number when published more than once a day). */
+  version: string;
+  files: string;
+  facts: string;
+  inputs: string;
+  licences: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -338,4 +373,6 @@ export interface Database {
   storage_quotas: StorageQuotasTable;
   shares: SharesTable;
   share_grants: ShareGrantsTable;
+  derived_datasets: DerivedDatasetsTable;
+  derived_versions: DerivedVersionsTable;
 }

@@ -23,7 +23,10 @@ import { createHub, type Hub } from '../hub.js';
  */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
+    // A fresh connection each time: Node's global agent keeps sockets alive, and a socket the
+    // proxy already handed to the echo server would carry the next attempt past the hub.
     const req = http.request(url, {
+      agent: false,
       headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
     });
     req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });

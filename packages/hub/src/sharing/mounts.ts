@@ -5,11 +5,12 @@
  * array, never a shell.
  */
 import { execFile, spawn } from 'node:child_process';
-import { access, chmod, lstat, mkdir, readFile, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '@eucp/core';
 import type { Logger } from '../log/index.js';
+import { readMounts, type MountEntry } from '../storage/mounts.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -19,26 +20,6 @@ export interface MountTools { mount: string; umount: string; bindfs: string; fus
 export const DEFAULT_MOUNT_TOOLS: MountTools = {
   mount: '/usr/bin/mount', umount: '/usr/bin/umount', bindfs: '/usr/bin/bindfs', fusermount: '/usr/bin/fusermount3',
 };
-
-/** One line of /proc/self/mountinfo, with what sharing needs. */
-export interface MountLine { mountPoint: string; fsType: string; source: string; shared: boolean }
-
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-/** Parses /proc/self/mountinfo (proc(5)); `shared` from the optional `shared:N` field. */
-export function parseMountLines(text: string): MountLine[] {
-  const out: MountLine[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-', 6);
-    if (f.length < 10 || sep < 0) continue;
-    out.push({
-      mountPoint: unescape(f[4]!), fsType: f[sep + 1] ?? '', source: unescape(f[sep + 2] ?? ''),
-      shared: f.slice(6, sep).some((o) => o.startsWith('shared:')),
-    });
-  }
-  return out;
-}
 
 /** The identity of a file or directory (device and inode), as validated before mounting. */
 export interface FileIdentity { dev: number; ino: number }
@@ -73,8 +54,8 @@ export class ShareMounts {
     return null;
   }
 
-  async mounts(): Promise<MountLine[]> {
-    return parseMountLines(await readFile('/proc/self/mountinfo', 'utf8'));
+  async mounts(): Promise<MountEntry[]> {
+    return readMounts();
   }
 
   viewOf(recipient: string): string {

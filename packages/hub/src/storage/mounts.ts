@@ -12,6 +12,8 @@ export interface MountEntry {
   fsType: string;
   /** The mounted device or file, e.g. `/dev/loop3`. */
   source: string;
+  /** A shared mount (optional field `shared:N`): mounts below it propagate to its peers and slaves. */
+  shared: boolean;
 }
 
 /** Decodes the octal escapes (`\040` = space) of mountinfo fields. */
@@ -24,7 +26,10 @@ export function parseMountInfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const sep = f.indexOf('-', 6);
     if (f.length < 10 || sep < 0) continue;
-    out.push({ root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType: f[sep + 1] ?? '', source: unescape(f[sep + 2] ?? '') });
+    out.push({
+      root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType: f[sep + 1] ?? '', source: unescape(f[sep + 2] ?? ''),
+      shared: f.slice(6, sep).some((o) => o.startsWith('shared:')),
+    });
   }
   return out;
 }

@@ -50,6 +50,7 @@ describe('storage API on a btrfs pool', { concurrency: false, timeout: 120_000 }
     bob = (await userWithToken(h.ctx, 'bob')).headers;
     await h.ctx.accounts.createGroup('climate', { users: ['alice'] });
     const areas = await h.storage.areasFor('alice', ['climate']);
+    await h.storage.started('alice');
     await writeFile(path.join(t.pool.userPaths('alice').home, 'data.bin'), randomBytes(10 * MiB));
     await writeFile(path.join(areas.derived, 'small.bin'), randomBytes(MiB));
     await writeFile(path.join(areas.groups[0]!.hostPath, 'shared.bin'), randomBytes(5 * MiB));
@@ -127,6 +128,17 @@ describe('storage API on a btrfs pool', { concurrency: false, timeout: 120_000 }
       assert.match(res.json().message, message);
     }
     assert.equal((await call('GET', '/hub/api/eucp/storage/users/alice', bob)).statusCode, 403);
+  });
+
+  it('while a server starts, the hard limit carries the start grace; once started it is back', async () => {
+    const limit = async () => (await t.pool.usage()).users.get('bob')?.limitBytes;
+    await h.storage.areasFor('bob', []);
+    await h.storage.areasFor('bob', []);
+    assert.equal(await limit(), 16 * MiB + h.ctx.config.storage.startGraceBytes);
+    await h.storage.started('bob');
+    assert.equal(await limit(), 16 * MiB + h.ctx.config.storage.startGraceBytes, 'a second start of bob is still under way');
+    await h.storage.started('bob');
+    assert.equal(await limit(), 16 * MiB);
   });
 
   it('a group quota applies to the workspace\'s subvolume', async () => {

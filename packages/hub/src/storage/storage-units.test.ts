@@ -34,14 +34,14 @@ describe('storage: parsing what btrfs and the kernel print', () => {
     assert.equal(q.get('1/256')!.maxReferencedBytes, 20971520);
   });
 
-  it('reads mount points, filesystem types and sources of /proc/self/mountinfo, with escaped spaces', () => {
+  it('reads mount points, filesystem types, sources and shared propagation of /proc/self/mountinfo, with escaped spaces', () => {
     const m = parseMountInfo([
       '46 27 0:40 / /tmp/bt/mnt rw,relatime - btrfs /dev/loop0 rw,discard=async,space_cache=v2,subvolid=5,subvol=/',
       '47 27 0:41 /@data /srv/my\\040data rw shared:5 - btrfs /dev/vdb rw',
     ].join('\n'));
     assert.deepEqual(m, [
-      { root: '/', mountPoint: '/tmp/bt/mnt', fsType: 'btrfs', source: '/dev/loop0' },
-      { root: '/@data', mountPoint: '/srv/my data', fsType: 'btrfs', source: '/dev/vdb' },
+      { root: '/', mountPoint: '/tmp/bt/mnt', fsType: 'btrfs', source: '/dev/loop0', shared: false },
+      { root: '/@data', mountPoint: '/srv/my data', fsType: 'btrfs', source: '/dev/vdb', shared: true },
     ]);
   });
 

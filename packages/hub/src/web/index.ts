@@ -20,7 +20,7 @@ const STATIC_PREFIX = '/hub/static/';
 /** The SPA's pages; the browser app routes among them by pathname (packages/web/src/lib/routes.ts). */
 const SPA_PATHS = [
   '/hub/home', '/hub/admin', '/hub/token', '/hub/spawn', '/hub/spawn/*', '/hub/spawn-pending/*',
-  '/hub/catalog', '/hub/catalog/requests', '/hub/catalog/dataset/*',
+  '/hub/catalog', '/hub/catalog/requests', '/hub/catalog/publish', '/hub/catalog/dataset/*',
   '/hub/shares', '/hub/shares/with-me',
 ];
 

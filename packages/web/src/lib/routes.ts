@@ -7,6 +7,8 @@ export type Route =
   /** `/hub/catalog`, `/hub/catalog/requests`, `/hub/catalog/dataset/<instance_id>`. */
   | { page: 'catalog' }
   | { page: 'catalog-requests' }
+  /** `/hub/catalog/publish`: publish derived data. */
+  | { page: 'catalog-publish' }
   | { page: 'catalog-dataset'; instanceId: string }
   /** `/hub/shares` (mine) and `/hub/shares/with-me`. */
   | { page: 'shares' }
@@ -33,6 +35,7 @@ export function matchRoute(pathname: string): Route {
     case 'catalog':
       if (user === undefined) return { page: 'catalog' };
       if (user === 'requests' && server === undefined) return { page: 'catalog-requests' };
+      if (user === 'publish' && server === undefined) return { page: 'catalog-publish' };
       if (user === 'dataset' && server && rest.length === 0) return { page: 'catalog-dataset', instanceId: server };
       return { page: 'not-found' };
     case 'shares':

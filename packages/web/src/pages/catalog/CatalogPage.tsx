@@ -31,7 +31,7 @@ export function CatalogPage({ search }: { search: string }) {
         setResult(r);
         setChecks({});
         // One check per visible result (a page is small); failures show as "checking…".
-        const ids = r.docs.map((d) => field(d, 'instance_id'));
+        const ids = r.docs.map((d) => field(d, 'instance_id')).filter((id) => !id.startsWith('derived.'));
         const answers = await Promise.all(ids.map((id) => catalog.check(id).catch(() => null)));
         if (live) setChecks(Object.fromEntries(ids.map((id, i) => [id, answers[i] ?? null])));
       },
@@ -57,7 +57,10 @@ export function CatalogPage({ search }: { search: string }) {
   return (
     <section className="page page--wide catalog">
       <h1>Catalog</h1>
-      <p className="lead">Search the climate data cached on this hub. Counts include only what you may see.</p>
+      <p className="lead">
+        Search the climate data cached on this hub. Counts include only what you may see.{' '}
+        <Link href="/hub/catalog/publish">Publish derived data</Link>
+      </p>
       <form className="catalog__search" role="search" onSubmit={submit}>
         <label className="visually-hidden" htmlFor="catalog-q">
           Search text
@@ -106,8 +109,13 @@ export function CatalogPage({ search }: { search: string }) {
                     <Link href={datasetPath(id)} className="result__title">
                       {id}
                     </Link>
-                    <AccessBadge state={id in checks ? accessStateOf(checks[id]) : 'unknown'} />
+                    {id.startsWith('derived.') ? (
+                      <span className="badge" data-derived="true">derived · {field(d, 'owner')}</span>
+                    ) : (
+                      <AccessBadge state={id in checks ? accessStateOf(checks[id]) : 'unknown'} />
+                    )}
                   </div>
+                  {id.startsWith('derived.') && field(d, 'title') ? <p className="small">{field(d, 'title')}</p> : null}
                   <p className="small muted">
                     {[field(d, 'project'), field(d, 'experiment_id') || field(d, 'experiment'), field(d, 'source_id') || field(d, 'rcm_name'),
                       field(d, 'variable_id') || field(d, 'variable'), field(d, 'frequency') || field(d, 'time_frequency'), field(d, 'domain')]
