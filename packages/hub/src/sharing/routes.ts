@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, hasScope } from '@eucp/core';
+import { AppError, hasScope, isAppError } from '@eucp/core';
+import { messagePage, sendHtml } from '../auth/html.js';
 import { requireAuth } from '../auth/plugin.js';
 import { parseBody } from '../api/input.js';
 import type { HubContext } from '../context.js';
@@ -62,7 +63,8 @@ function presentGrant(g: GrantView, now: number): Record<string, unknown> {
  * - `GET /hub/api/eucp/shares` (mine, with the active grants), `GET …/shares/with-me`;
  * - `POST …/shares/:id/grants` `{users?, groups?, link?}` → 201, `DELETE …/shares/:id/grants/:gid`, `DELETE …/shares/:id` → 204;
  * - `GET /hub/shares/link/<token>`: a logged-in user gets a grant until the link expires and
- *   is sent to "Shared with me"; a visitor is sent to log in first.
+ *   is sent to "Shared with me"; a visitor is sent to log in first; an expired, revoked or
+ *   unknown link answers its error as a small HTML page to browsers (JSON otherwise).
  * Also reconciles after each change of group membership made through the hub API.
  */
 export async function registerSharingRoutes(app: FastifyInstance, ctx: HubContext, sharing: SharingService): Promise<void> {
@@ -125,8 +127,15 @@ export async function registerSharingRoutes(app: FastifyInstance, ctx: HubContex
     if (!req.auth || req.auth.via !== 'session') {
       return reply.redirect(`/hub/login?next=${encodeURIComponent(`${LINK_PATH}${req.params.token}`)}`, 303);
     }
-    if (!/^[A-Za-z0-9_-]{20,100}$/.test(req.params.token)) throw new AppError('NOT_FOUND', 'No such share link.');
-    await sharing.useLink({ id: req.auth.user.id, name: req.auth.user.name }, req.params.token);
+    try {
+      if (!/^[A-Za-z0-9_-]{20,100}$/.test(req.params.token)) throw new AppError('NOT_FOUND', 'No such share link.');
+      await sharing.useLink({ id: req.auth.user.id, name: req.auth.user.name }, req.params.token);
+    } catch (err) {
+      // A person who followed a dead link in a browser gets a page saying so, not a JSON body.
+      if (!isAppError(err) || !/\btext\/html\b/.test(req.headers.accept ?? '')) throw err;
+      const page = messagePage('Share link', `${err.message}${err.action ? ` ${err.action}` : ''}`, { href: '/hub/shares/with-me', text: 'Shared with me' });
+      return sendHtml(reply, err.status, page);
+    }
     return reply.redirect('/hub/shares/with-me', 303);
   });
 

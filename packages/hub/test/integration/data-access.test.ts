@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
+import { api, waitForServer, wsUrl, until } from './helpers.js';
 
 interface Expected {
   datasets: Record<string, { project: string; variable_id: string; files: string[] }>;
@@ -22,16 +22,6 @@ const LISTING = [
   'files = sorted(os.path.join(d, f) for d, _, fs in os.walk("/data") for f in fs)',
   'print(json.dumps({"files": files, "top": sorted(os.listdir("/data"))}))',
 ].join('\n');
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('a sandbox holds only the data sets its user may read', { timeout: 600_000 }, () => {
   let hub: HubProcess;

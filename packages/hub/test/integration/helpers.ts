@@ -2,6 +2,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserClient } from '@eucp/testing/browser-client';
 
+/**
+ * Polls `fn` every `intervalMs` until it returns something truthy (returned), or throws
+ * after `timeoutMs` naming `what`. For states only observable by asking (a server's status).
+ */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** One JSON API call with a token. */
 export function api(base: string, token: string, method: string, pathname: string, body?: unknown): Promise<Response> {
   return fetch(`${base}${pathname}`, {

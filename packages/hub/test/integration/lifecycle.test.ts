@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
+import { api, waitForServer, wsUrl, until } from './helpers.js';
 
 const run = promisify(execFile);
 const KINDS = ['lab', 'singleuser'] as const;
@@ -27,16 +27,6 @@ async function processesOf(unixUser: string): Promise<string[]> {
 
 async function statusOf(hub: HubProcess, admin: string, user: string): Promise<{ state: string; failure: { code: string; message: string } | null }> {
   return (await (await api(hub.url, admin, 'GET', `/hub/api/eucp/users/${user}/server-status`)).json()) as never;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function kernelOf(hub: HubProcess, user: string, token: string): Promise<KernelClient> {

@@ -12,20 +12,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
+import { api, waitForServer, wsUrl, until } from './helpers.js';
 
 interface Expected { datasets: Record<string, { project: string; variable_id: string; files: string[]; latest: boolean }> }
 interface StoredNotebook { cells: Array<{ cell_type: string; source: string | string[] }>; metadata: { kernelspec?: { name: string } } }
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 for (const kind of ['lab', 'singleuser'] as const) describe(`open a data set in a notebook (${kind} server)`, { timeout: 600_000 }, () => {
   let hub: HubProcess;

@@ -13,17 +13,7 @@ import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
 import { BrowserClient } from '@eucp/testing/browser-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { api, waitForServer, wsUrl, until } from './helpers.js';
 
 /** Python run in a kernel; prints one JSON line. */
 const READ = (p: string) => `

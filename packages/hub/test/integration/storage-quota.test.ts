@@ -13,21 +13,11 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
 import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
+import { api, waitForServer, wsUrl, until } from './helpers.js';
 
 const MiB = 1024 ** 2;
 const USER_HARD = 48 * MiB;
 const GROUP_SOFT = 4 * MiB;
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Python: write 1 MiB chunks (unbuffered) to `path` until `limit` MiB or an OSError; prints JSON. */
 const fillCode = (file: string, limitMiB: number): string => [

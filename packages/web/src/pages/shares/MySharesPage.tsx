@@ -15,14 +15,16 @@ function who(g: GrantModel): string {
   return `${g.user ?? ''} (through the link)`;
 }
 
-/** `/hub/shares`: share a file or folder of my home read-only, see who has access, revoke. */
+const EMPTY = { area: 'home' as 'home' | 'derived', path: '', name: '', users: '', groups: '', expires: '' };
+
+/** `/hub/shares`: share a file or folder of my home or derived-data area read-only, see who has access, revoke. */
 export function MySharesPage() {
   usePageTitle('My shares');
   const { api } = useApp();
   const shares = useMemo(() => new SharesApi(api.client), [api]);
   const [items, setItems] = useState<MyShareModel[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [form, setForm] = useState({ path: '', name: '', users: '', groups: '', expires: '' });
+  const [form, setForm] = useState(EMPTY);
   const [link, setLink] = useState<string | null>(null);
   const action = useAction();
   const load = useCallback(() => shares.mine().then(setItems, (e) => setError(toApiError(e))), [shares]);
@@ -32,22 +34,28 @@ export function MySharesPage() {
     e.preventDefault();
     void action.run(async () => {
       const created = await shares.create({
-        path: form.path, ...(form.name && { name: form.name }),
+        path: form.path, area: form.area, ...(form.name && { name: form.name }),
         with: { users: names(form.users), groups: names(form.groups), ...(form.expires && { link: { expires_at: new Date(form.expires).toISOString() } }) },
       });
       setLink(created.link_url ? new URL(created.link_url, window.location.origin).href : null);
-      setForm({ path: '', name: '', users: '', groups: '', expires: '' });
+      setForm(EMPTY);
       await load();
     });
   };
-  const field = (k: keyof typeof form) => ({ value: form[k], onChange: (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value }) });
+  const field = (k: Exclude<keyof typeof form, 'area'>) => ({ value: form[k], onChange: (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value }) });
 
   return (
     <section className="page page--wide">
       <h1>My shares</h1>
-      <p className="lead">Let people or groups read a file or folder of your home. They see it read-only under <code>/shared/{'<you>'}/{'<name>'}</code> in their server, at once; revoking takes effect at once too.</p>
+      <p className="lead">Let people or groups read a file or folder of your home or of <code>/derived</code>. They see it read-only under <code>/shared/{'<you>'}/{'<name>'}</code> in their server, at once; revoking takes effect at once too.</p>
       <form className="form" onSubmit={submit} aria-label="Share a file or folder">
-        <label>Path in your home <input required placeholder="results/2024" {...field('path')} /></label>
+        <label>Area
+          <select value={form.area} onChange={(e) => setForm({ ...form, area: e.target.value as 'home' | 'derived' })}>
+            <option value="home">home</option>
+            <option value="derived">/derived (derived-data area)</option>
+          </select>
+        </label>
+        <label>Path in {form.area === 'home' ? 'your home' : '/derived'} <input required placeholder="results/2024" {...field('path')} /></label>
         <label>Name shown to them (optional) <input {...field('name')} /></label>
         <label>Users <input placeholder="bob, carol" {...field('users')} /></label>
         <label>Groups <input placeholder="project-a" {...field('groups')} /></label>
@@ -58,7 +66,7 @@ export function MySharesPage() {
       {link ? <div><p>Link (shown once; anyone logged in who opens it can read until it expires):</p><CopyField value={link} label="Share link" /></div> : null}
       {items === null ? <p className="muted">Loading…</p> : items.length === 0 ? <p className="muted">You share nothing yet.</p> : items.map((s) => (
         <article key={s.id} className="card" data-share={s.id}>
-          <h2>{s.name}{s.kind === 'folder' ? '/' : ''} <span className="small muted">{s.area}/{s.path}</span></h2>
+          <h2>{s.name}{s.kind === 'folder' ? '/' : ''} <span className="small muted">{s.area === 'home' ? `~/${s.path}` : `/${s.area}/${s.path}`}</span></h2>
           {s.grants.length === 0 ? <p className="muted">Nobody has access.</p> : (
             <ul>
               {s.grants.map((g) => (

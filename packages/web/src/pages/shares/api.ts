@@ -41,7 +41,7 @@ export class SharesApi {
   constructor(private readonly client: ApiClient) {}
   mine(): Promise<MyShareModel[]> { return this.client.get('/hub/api/eucp/shares'); }
   withMe(): Promise<SharedWithMeModel[]> { return this.client.get('/hub/api/eucp/shares/with-me'); }
-  async create(body: { path: string; name?: string; with: ShareWith }): Promise<MyShareModel> {
+  async create(body: { path: string; area?: 'home' | 'derived'; name?: string; with: ShareWith }): Promise<MyShareModel> {
     return (await this.client.request<MyShareModel>('POST', '/hub/api/eucp/shares', body)).body;
   }
   async revokeGrant(share: number, grant: number): Promise<void> { await this.client.request('DELETE', `/hub/api/eucp/shares/${share}/grants/${grant}`); }
