@@ -39,6 +39,21 @@ export interface AccessReader {
   canList(resource: string): boolean;
   /** The full ESGF decision (with the groups that would grant it). */
   decide(resource: string, action?: AccessAction): AccessResult;
+  /**
+   * Readers with equal keys answer `canRead` and `canList` alike for every resource (same
+   * policies, anonymous or not, approved memberships, visible groups): a cache key for
+   * per-caller results such as the catalog's visibility masks.
+   */
+  readonly key: string;
+}
+
+/** A number per compiled policy set, so reader keys change when the policies are reloaded. */
+const policyIds = new WeakMap<PolicySet, number>();
+let nextPolicyId = 1;
+function policyId(p: PolicySet): number {
+  let id = policyIds.get(p);
+  if (id === undefined) policyIds.set(p, (id = nextPolicyId++));
+  return id;
 }
 
 /** Approval mode and licence of each group, for `PolicySet.decide`. */
@@ -71,8 +86,11 @@ export function makeReader(policies: PolicySet, groups: readonly AccessGroup[], 
   const subject = policies.subject(user, memberships);
   const terms = groupTerms(groups);
   const visible = new Set(groups.filter((g) => g.visible).map((g) => g.name));
+  const approved = memberships.filter((m) => m.approved).map((m) => `${m.group}\u0000${m.role.toLowerCase()}`).sort();
+  const key = JSON.stringify([policyId(policies), user === null, approved, [...visible].sort()]);
   return Object.freeze({
     user,
+    key,
     canRead: (resource: string) => policies.permits(subject, resource, 'Read'),
     canList: (resource: string) => {
       if (policies.permits(subject, resource, 'Read')) return true;

@@ -196,6 +196,11 @@ export class DerivedService implements EsgfDocSource {
     throw new AppError('NOT_FOUND', `No such data set: ${id}.`);
   }
 
+  /** Every published version's instance_id. */
+  instanceIds(): Iterable<string> {
+    return this.byInstance.keys();
+  }
+
   /** For the catalog's visibility filter: a sync decision per derived instance_id for `user` with their access `reader`. */
   async deciderFor(user: AccessUser | null, reader: AccessReader): Promise<(instanceId: string) => boolean> {
     const viewer = { name: user?.name ?? null, hubGroups: user ? await hubGroupsOf(this.db, user.id) : new Set<string>(), reader };
