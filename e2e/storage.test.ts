@@ -2,6 +2,9 @@
  * The home page's storage card in Debian's chromium, behind a hub on a btrfs-loop pool:
  * the usage bar of the user's files and of their group's workspace, and the warning once
  * the workspace is above its soft limit (written from the host, as a member's kernel would).
+ * Then an administrator sets the user's limits on the admin page: a hard limit below the
+ * usage is refused with the hub's reason and changes nothing; a valid one reaches the
+ * user's card.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +16,14 @@ import { launchChromium, submitHubLogin, type TestBrowser } from '@eucp/testing/
 
 const USER = 'ulla';
 const PASSWORD = 'ulla-password-1';
+const ADMIN = 'olga';
+const ADMIN_PASSWORD = 'olga-password-1';
 const MiB = 1024 ** 2;
 
 describe('storage usage on the home page', { timeout: 300_000 }, () => {
   let hub: HubProcess;
   let chrome: TestBrowser | undefined;
+  let adminChrome: TestBrowser | undefined;
   let page: Page;
 
   before(async () => {
@@ -39,6 +45,13 @@ describe('storage usage on the home page', { timeout: 300_000 }, () => {
     });
     assert.equal(put.status, 200, await put.text());
     await writeFile(path.join(hub.stateDir, 'storage', 'groups', 'ocean', 'big.bin'), Buffer.alloc(3 * MiB, 1));
+    // The user's areas, made by asking for the default soft limit (no override); 5 MiB in /derived.
+    const own = await fetch(`${hub.url}/hub/api/eucp/storage/quotas/users/${USER}`, {
+      method: 'PUT', headers: { authorization: `token ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ soft: 'default' }),
+    });
+    assert.equal(own.status, 200, await own.text());
+    await writeFile(path.join(hub.stateDir, 'storage', 'derived', USER, 'big.bin'), Buffer.alloc(5 * MiB, 1));
+    await hub.cli(['user', 'add', ADMIN, '--admin', '--password-stdin'], `${ADMIN_PASSWORD}\n`);
     chrome = await launchChromium();
     page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
     await page.goto(`${hub.url}/hub/login`);
@@ -48,6 +61,7 @@ describe('storage usage on the home page', { timeout: 300_000 }, () => {
 
   after(async () => {
     await chrome?.close();
+    await adminChrome?.close();
     await hub?.destroy();
   });
 
@@ -63,5 +77,43 @@ describe('storage usage on the home page', { timeout: 300_000 }, () => {
     const pct = Number(await meter.getAttribute('aria-valuenow'));
     assert.ok(pct >= 9 && pct <= 10, `3 MiB of 32 MiB: ${pct} %`);
     assert.equal(await own.getByRole('status').count(), 0, 'no warning below the soft limit');
+  });
+
+  it('an administrator cannot set a hard limit below the usage; a valid one reaches the user\'s card', async () => {
+    adminChrome = await launchChromium();
+    const admin = adminChrome.page;
+    await admin.goto(`${hub.url}/hub/login`);
+    await submitHubLogin(admin, ADMIN, ADMIN_PASSWORD);
+    await admin.waitForURL(/\/hub\/home/);
+    await admin.goto(`${hub.url}/hub/admin`);
+    const summary = admin.getByTestId(`storage-limits-user-${USER}`);
+    await summary.waitFor();
+    assert.match(await summary.innerText(), /^5(\.\d+)? MiB of 16 MiB \(default\)/);
+
+    await admin.getByRole('button', { name: `Edit storage limits of ${USER}` }).click();
+    const form = admin.getByRole('form', { name: `Storage limits of ${USER}` });
+    await form.getByRole('combobox', { name: /^Hard limit/ }).selectOption('custom');
+    const size = form.getByRole('textbox', { name: 'Hard limit size' });
+    assert.equal(await size.inputValue(), '16 MiB', 'starts from the current limit');
+    await size.fill('4M');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    const refusal = form.getByRole('alert');
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /hard limit is below what is already stored.*uses 5(\.\d+)? MiB/s);
+    assert.match(await summary.innerText(), /of 16 MiB \(default\)/, 'the table still shows the old limit');
+    const token = await hub.adminToken();
+    const unit = (await (await fetch(`${hub.url}/hub/api/eucp/storage/users/${USER}`, { headers: { authorization: `token ${token}` } })).json()) as Record<string, unknown>;
+    assert.deepEqual([unit['hard_bytes'], unit['hard_source']], [16 * MiB, 'default'], 'nothing changed');
+
+    await size.fill('64M');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await form.waitFor({ state: 'detached' });
+    assert.match(await summary.innerText(), /^5(\.\d+)? MiB of 64 MiB/);
+    assert.doesNotMatch(await summary.innerText(), /of 64 MiB \(default\)/);
+
+    await page.reload();
+    const own = page.getByTestId('storage').getByTestId(`storage-${USER}`);
+    await own.waitFor();
+    assert.match(await own.innerText(), /Your files.*: 5(\.\d+)? MiB of 64 MiB/s);
   });
 });

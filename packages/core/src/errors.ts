@@ -230,6 +230,11 @@ export const ERROR_CATALOG = {
     message: 'This share link has expired or was revoked.',
     action: 'Ask the owner for a new link.',
   },
+  SHARE_MANAGED: {
+    status: 409,
+    message: 'The readers of this share follow a published derived data set.',
+    action: 'Choose its readers on the catalog\'s publish page (/hub/catalog/publish): publish it again with the audience you want, or unpublish it.',
+  },
   SHARING_UNAVAILABLE: {
     status: 503,
     message: 'Shared files cannot be shown in sandboxes on this machine.',

@@ -1,7 +1,7 @@
 /** Queries of the derived-data tables (no policy here: the service decides). */
 import type { Db } from '../db/index.js';
 import type { DerivedRecord, DerivedVersion } from './docs.js';
-import type { Audience } from './rule.js';
+import { masterIdOf, type Audience } from './rule.js';
 
 /** Every published (not unpublished) derived data set with its versions, oldest first. */
 export async function loadPublished(db: Db): Promise<DerivedRecord[]> {
@@ -35,4 +35,19 @@ export async function usersWithGroups(db: Db): Promise<Array<{ id: number; name:
   const rows = await db.selectFrom('group_members').innerJoin('groups', 'groups.id', 'group_members.group_id')
     .select(['group_members.user_id', 'groups.name']).execute();
   return users.map((u) => ({ ...u, groups: new Set(rows.filter((r) => r.user_id === u.id).map((r) => r.name)) }));
+}
+
+/**
+ * Share id → the derived data set (`derived.<owner>.<name>`, its master id) whose readers
+ * that share carries, for each of `shareIds` that belongs to a published data set. The
+ * derived service keeps such a share's grants equal to its rule (0009-derived-data.md).
+ */
+export async function derivedOfShares(db: Db, shareIds: readonly number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (shareIds.length === 0) return out;
+  const rows = await db.selectFrom('derived_datasets').innerJoin('users', 'users.id', 'derived_datasets.owner_id')
+    .select(['derived_datasets.share_id', 'derived_datasets.name', 'users.name as owner_name'])
+    .where('derived_datasets.share_id', 'in', [...shareIds]).where('derived_datasets.unpublished_at', 'is', null).execute();
+  for (const r of rows) if (r.share_id !== null) out.set(r.share_id, masterIdOf(r.owner_name, r.name));
+  return out;
 }

@@ -60,8 +60,10 @@ function presentGrant(g: GrantView, now: number): Record<string, unknown> {
  * writes need the anti-forgery header (checked by the auth plugin for all of /hub/api/).
  * - `POST /hub/api/eucp/shares` `{path, area?, name?, with?: {users?, groups?, link?: {expires_at}}}` → 201
  *   with the share (and `link_url` once, if a link was made);
- * - `GET /hub/api/eucp/shares` (mine, with the active grants), `GET …/shares/with-me`;
+ * - `GET /hub/api/eucp/shares` (mine, with the active grants and `managed_by`: null, or
+ *   `{kind: "derived", id}` for the share of a published derived data set), `GET …/shares/with-me`;
  * - `POST …/shares/:id/grants` `{users?, groups?, link?}` → 201, `DELETE …/shares/:id/grants/:gid`, `DELETE …/shares/:id` → 204;
+ *   all three 409 `SHARE_MANAGED` on a share with `managed_by` (its grants follow the data set's rule);
  * - `GET /hub/shares/link/<token>`: a logged-in user gets a grant until the link expires and
  *   is sent to "Shared with me"; a visitor is sent to log in first; an expired, revoked or
  *   unknown link answers its error as a small HTML page to browsers (JSON otherwise).
@@ -72,9 +74,9 @@ export async function registerSharingRoutes(app: FastifyInstance, ctx: HubContex
 
   const presentMine = async (a: ShareActor) => {
     const now = ctx.now();
-    return (await sharing.mine(a)).map(({ share, grants }) => ({
+    return (await sharing.mine(a)).map(({ share, grants, managedBy }) => ({
       id: share.id, name: share.name, area: share.area, path: share.rel_path, kind: share.kind, created: iso(share.created_at),
-      grants: grants.map((g) => presentGrant(g, now)),
+      grants: grants.map((g) => presentGrant(g, now)), managed_by: managedBy,
     }));
   };
 
@@ -104,6 +106,7 @@ export async function registerSharingRoutes(app: FastifyInstance, ctx: HubContex
     const a = actor(req, true);
     const id = idParam(req.params.id, 'share');
     const w = parseBody(withSchema, req.body);
+    await sharing.checkOwnerMayChange(a, id);
     const { linkToken } = await sharing.addGrants(a, id, {
       ...(w.users && { users: w.users }), ...(w.groups && { groups: w.groups }), ...(w.link && { link: { expiresAt: w.link.expires_at } }),
     });
@@ -113,13 +116,18 @@ export async function registerSharingRoutes(app: FastifyInstance, ctx: HubContex
 
   app.delete<{ Params: { id: string; gid: string } }>(`${base}/:id/grants/:gid`, async (req, reply) => {
     const a = actor(req, true);
-    await sharing.revokeGrant(a, idParam(req.params.id, 'share'), idParam(req.params.gid, 'grant'));
+    const id = idParam(req.params.id, 'share');
+    const gid = idParam(req.params.gid, 'grant');
+    await sharing.checkOwnerMayChange(a, id);
+    await sharing.revokeGrant(a, id, gid);
     return reply.status(204).send();
   });
 
   app.delete<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
     const a = actor(req, true);
-    await sharing.revokeShare(a, idParam(req.params.id, 'share'));
+    const id = idParam(req.params.id, 'share');
+    await sharing.checkOwnerMayChange(a, id);
+    await sharing.revokeShare(a, id);
     return reply.status(204).send();
   });
 

@@ -12,6 +12,7 @@ import type { Logger } from '../log/index.js';
 import { writeAudit } from '../accounts/audit.js';
 import type { ShareMounts } from './mounts.js';
 import { checkShareName, resolveSharePath } from './paths.js';
+import { derivedOfShares } from '../derived/store.js';
 import { activeSharesOf, allActiveShares, grantsOf, groupMembers, isActive, shareOf, type GrantView, type OwnedShare, type ShareRow } from './store.js';
 
 /** The areas a user may share from. */
@@ -35,8 +36,11 @@ export interface SharingServiceDeps {
   linkMaxAgeMs: number;
 }
 
-/** A share of the caller's with its grants. */
-export interface MyShare { share: ShareRow; grants: GrantView[] }
+/** Who keeps a share's grants instead of its owner: a published derived data set (its master id, `derived.<owner>.<name>`). */
+export interface ShareManager { kind: 'derived'; id: string }
+
+/** A share of the caller's with its grants, and who manages them (null = the owner). */
+export interface MyShare { share: ShareRow; grants: GrantView[]; managedBy: ShareManager | null }
 
 /** Something shared with the caller. */
 export interface SharedWithMe {
@@ -53,7 +57,8 @@ export const SANDBOX_SHARED_DIR = '/shared';
 /**
  * The sharing use cases. Errors: `NOT_FOUND` (a share that is not the caller's, a missing
  * path, an unknown user or group — named), `SHARE_PATH_INVALID`, `INVALID_INPUT`,
- * `NAME_TAKEN` (the owner already shares something under that name), `SHARE_LINK_EXPIRED`.
+ * `NAME_TAKEN` (the owner already shares something under that name), `SHARE_LINK_EXPIRED`,
+ * `SHARE_MANAGED` ({@link SharingService.checkOwnerMayChange}).
  * Nothing is changed when one is thrown. Every change is audited (`audit_log`,
  * actions `share.*`).
  */
@@ -158,8 +163,25 @@ export class SharingService {
   /** The actor's active shares with all their grants (revoked and expired ones flagged by their fields). */
   async mine(actor: ShareActor): Promise<MyShare[]> {
     const shares = await activeSharesOf(this.db, actor.id);
-    const grants = await grantsOf(this.db, shares.map((s) => s.id));
-    return shares.map((share) => ({ share, grants: grants.filter((g) => g.share_id === share.id && g.revoked_at === null) }));
+    const ids = shares.map((s) => s.id);
+    const [grants, derived] = await Promise.all([grantsOf(this.db, ids), derivedOfShares(this.db, ids)]);
+    return shares.map((share) => {
+      const d = derived.get(share.id);
+      return { share, grants: grants.filter((g) => g.share_id === share.id && g.revoked_at === null), managedBy: d ? { kind: 'derived' as const, id: d } : null };
+    });
+  }
+
+  /**
+   * Refuses a change by its owner to the grants of a share another service keeps
+   * (`SHARE_MANAGED`, 409: the grants of a published derived data set follow its rule, so
+   * a change would be undone at the next sync); `NOT_FOUND` for a share that is not the
+   * actor's. The API calls it before adding or revoking grants or the share; the managing
+   * service itself does not.
+   */
+  async checkOwnerMayChange(actor: ShareActor, shareId: number): Promise<void> {
+    await this.own(actor, shareId);
+    const d = (await derivedOfShares(this.db, [shareId])).get(shareId);
+    if (d) throw new AppError('SHARE_MANAGED', `Share ${shareId} is published as derived data ${d}.`, { managed_by: { kind: 'derived', id: d } });
   }
 
   /** What is shared with `user` now, with its sandbox path and whether it is mounted. */

@@ -174,6 +174,57 @@ describe('sharing API (records only)', () => {
   });
 });
 
+describe('shares managed by derived data', () => {
+  beforeEach(async () => setup(false));
+  afterEach(async () => { await app.close(); await ctx.close(); });
+
+  it('the share of a published derived data set says so, and its owner\'s grant changes are refused with 409 until it is unpublished', async () => {
+    const r = await call('POST', '/hub/api/eucp/shares', h['alice']!, { path: 'results', with: { users: ['bob'] } });
+    assert.equal(r.statusCode, 201, r.body);
+    const share = r.json() as { id: number; grants: Array<{ id: number }>; managed_by: unknown };
+    assert.equal(share.managed_by, null, 'an ordinary share is the owner\'s to manage');
+    // What publishing derived data records (derived/service.ts): the data set and the share that shows it.
+    const alice = await ctx.accounts.getUser('alice');
+    const now = ctx.now();
+    const ds = await ctx.db.insertInto('derived_datasets').values({
+      owner_id: alice.id, name: 'results', area: 'home', rel_path: 'results', title: 'Results', description: '', licence_id: null,
+      licence_text: null, audience: JSON.stringify({ users: ['bob'], groups: [], public: false }), share_id: share.id,
+      created_at: now, updated_at: now, unpublished_at: null,
+    }).returning('id').executeTakeFirstOrThrow();
+    const mine = (await call('GET', '/hub/api/eucp/shares', h['alice']!)).json() as Array<{ id: number; managed_by: unknown }>;
+    assert.deepEqual(mine.map((s) => [s.id, s.managed_by]), [[share.id, { kind: 'derived', id: 'derived.alice.results' }]]);
+
+    const before = await shareCount();
+    const gid = share.grants[0]!.id;
+    for (const [method, url, body] of [
+      ['POST', `/hub/api/eucp/shares/${share.id}/grants`, { users: ['carol'] }],
+      ['DELETE', `/hub/api/eucp/shares/${share.id}/grants/${gid}`, undefined],
+      ['DELETE', `/hub/api/eucp/shares/${share.id}`, undefined],
+    ] as const) {
+      const refused = await call(method, url, h['alice']!, body);
+      assert.equal(refused.statusCode, 409, `${method} ${url}: ${refused.body}`);
+      const err = refused.json() as { code: string; message: string; action: string };
+      assert.equal(err.code, 'SHARE_MANAGED');
+      assert.match(err.message, /published as derived data derived\.alice\.results/);
+      assert.match(err.action, /\/hub\/catalog\/publish/);
+      // Someone else still learns nothing about the share.
+      assert.equal((await call(method, url, h['bob']!, body)).statusCode, 404);
+    }
+    assert.equal(await shareCount(), before, 'nothing changed');
+    assert.deepEqual((await withMe('bob')).map((s) => s.name), ['results']);
+    assert.deepEqual(await withMe('carol'), []);
+
+    // The derived service keeps the grants itself (it calls the service, not the API).
+    await sharing.addGrants({ id: alice.id, name: 'alice' }, share.id, { users: ['carol'] });
+    assert.deepEqual((await withMe('carol')).map((s) => s.name), ['results']);
+
+    // Unpublished: the share is the owner's again.
+    await ctx.db.updateTable('derived_datasets').set({ unpublished_at: ctx.now() }).where('id', '=', ds.id).execute();
+    assert.equal(((await call('GET', '/hub/api/eucp/shares', h['alice']!)).json() as Array<{ managed_by: unknown }>)[0]!.managed_by, null);
+    assert.equal((await call('DELETE', `/hub/api/eucp/shares/${share.id}/grants/${gid}`, h['alice']!)).statusCode, 204);
+  });
+});
+
 describe('sharing on the filesystem (root: bindfs and bind mounts)', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
   beforeEach(async () => setup(true));
   afterEach(async () => {

@@ -4,6 +4,7 @@ import { ConfirmButton } from '../../components/ConfirmButton.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { useAction } from '../../hooks/useAction.js';
 import { useApp } from '../../session.js';
+import { LimitsForm, StorageSummary, useUnitStorage } from './StorageLimits.js';
 
 interface Props {
   groups: GroupModel[] | null;
@@ -138,7 +139,39 @@ function GroupCard({ group, users, onChanged }: { group: GroupModel; users: User
           </button>
         </form>
       ) : null}
+      <GroupStorage name={group.name} />
       <ErrorNote error={members.error ?? remove.error} onDismiss={() => (members.clear(), remove.clear())} />
     </li>
+  );
+}
+
+/** The group workspace's usage against its limits, and the form that sets them. */
+function GroupStorage({ name }: { name: string }) {
+  const storage = useUnitStorage('group', name);
+  const [editing, setEditing] = useState(false);
+  const unit = storage.unit;
+  if (unit === 'none') return null;
+  return (
+    <div className="group__storage">
+      <p className="small">
+        <span className="muted">Workspace storage:</span> <StorageSummary unit={unit} />{' '}
+        {unit ? (
+          <button type="button" className="button button--small button--quiet" aria-expanded={editing} aria-label={`Edit storage limits of group ${name}`} onClick={() => setEditing(!editing)}>
+            Edit limits
+          </button>
+        ) : null}
+      </p>
+      {editing && unit ? (
+        <LimitsForm
+          unit={unit}
+          onSaved={(u) => {
+            storage.set(u);
+            setEditing(false);
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : null}
+      <ErrorNote error={storage.error} onDismiss={storage.clearError} />
+    </div>
   );
 }

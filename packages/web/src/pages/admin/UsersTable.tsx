@@ -8,8 +8,9 @@ import { useAction } from '../../hooks/useAction.js';
 import { formatRelativeTime } from '../../lib/format.js';
 import { allowedActions, stateFromServerModel } from '../../lib/server-state.js';
 import { useApp } from '../../session.js';
+import { LimitsForm, StorageSummary, useUnitStorage } from './StorageLimits.js';
 
-const COLUMNS = 6;
+const COLUMNS = 7;
 
 /** The users table of the admin page, one row per user with its actions. */
 export function UsersTable({ users, onChanged }: { users: UserModel[]; onChanged(): Promise<void> }) {
@@ -25,6 +26,7 @@ export function UsersTable({ users, onChanged }: { users: UserModel[]; onChanged
             <th scope="col">Groups</th>
             <th scope="col">Server</th>
             <th scope="col">Last activity</th>
+            <th scope="col">Storage</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>
@@ -47,11 +49,14 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
   const remove = useAction();
   const password = useAction();
   const [newPassword, setNewPassword] = useState<string | null>(null);
+  const storage = useUnitStorage('user', user.name);
+  const [editLimits, setEditLimits] = useState(false);
   const state = stateFromServerModel(user.servers?.['']);
   const allowed = allowedActions(state);
   const self = user.name === session.user;
-  const error = server.error ?? admin.error ?? remove.error ?? password.error;
+  const error = server.error ?? admin.error ?? remove.error ?? password.error ?? storage.error;
   const clear = () => {
+    storage.clearError();
     server.clear();
     admin.clear();
     remove.clear();
@@ -80,6 +85,20 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
           <StateBadge state={state} />
         </td>
         <td>{formatRelativeTime(user.last_activity, now)}</td>
+        <td className="cell-wrap">
+          <StorageSummary unit={storage.unit} />
+          {storage.unit && storage.unit !== 'none' ? (
+            <button
+              type="button"
+              className="button button--small button--quiet"
+              aria-expanded={editLimits}
+              aria-label={`Edit storage limits of ${user.name}`}
+              onClick={() => setEditLimits(!editLimits)}
+            >
+              Edit limits
+            </button>
+          ) : null}
+        </td>
         <td className="cell-actions">
           <div className="actions">
             {allowed.start ? (
@@ -126,6 +145,20 @@ function UserRow({ user, now, onChanged }: { user: UserModel; now: number; onCha
           </div>
         </td>
       </tr>
+      {editLimits && storage.unit && storage.unit !== 'none' ? (
+        <tr>
+          <td colSpan={COLUMNS}>
+            <LimitsForm
+              unit={storage.unit}
+              onSaved={(u) => {
+                storage.set(u);
+                setEditLimits(false);
+              }}
+              onCancel={() => setEditLimits(false)}
+            />
+          </td>
+        </tr>
+      ) : null}
       {newPassword ? (
         <tr>
           <td colSpan={COLUMNS}>

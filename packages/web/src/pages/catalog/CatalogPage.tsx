@@ -21,21 +21,31 @@ export function CatalogPage({ search }: { search: string }) {
   const [result, setResult] = useState<EsgSearchResult | null>(null);
   const [checks, setChecks] = useState<Record<string, AccessCheck | null>>({});
   const [error, setError] = useState<ApiError | null>(null);
+  // The search whose answer (or error) is shown; while it differs from `key`, a newer search runs.
+  const [answered, setAnswered] = useState<string | null>(null);
+  const searching = answered !== key;
 
   useEffect(() => {
+    // Cleared when a newer search starts: the answers of this one are then dropped.
     let live = true;
     setError(null);
     catalog.search(searchParams(queryFromUrl(search))).then(
       async (r) => {
         if (!live) return;
         setResult(r);
+        setAnswered(key);
         setChecks({});
         // One check per visible result (a page is small); failures show as "checking…".
         const ids = r.docs.map((d) => field(d, 'instance_id')).filter((id) => !id.startsWith('derived.'));
         const answers = await Promise.all(ids.map((id) => catalog.check(id).catch(() => null)));
         if (live) setChecks(Object.fromEntries(ids.map((id, i) => [id, answers[i] ?? null])));
       },
-      (err) => live && setError(toApiError(err)),
+      (err) => {
+        if (!live) return;
+        setError(toApiError(err));
+        setResult(null);
+        setAnswered(key);
+      },
     );
     return () => {
       live = false;
@@ -72,7 +82,7 @@ export function CatalogPage({ search }: { search: string }) {
       </form>
       <ErrorNote error={error} />
       <div className="catalog__body">
-        <aside className="catalog__facets" aria-label="Facets">
+        <aside className="catalog__facets" aria-label="Facets" aria-busy={searching}>
           {CATALOG_FACETS.map(({ key: f, label }) => {
             const values = (result?.facets[f] ?? []).filter(([, n]) => n > 0 || (query.selected[f] ?? []).length > 0);
             if (values.length === 0) return null;
@@ -92,15 +102,17 @@ export function CatalogPage({ search }: { search: string }) {
             );
           })}
         </aside>
-        <div className="catalog__results">
-          {result ? (
+        <div className="catalog__results" aria-busy={searching}>
+          {searching ? (
+            <p className="muted" role="status" data-testid="searching">
+              Searching…
+            </p>
+          ) : result ? (
             <p className="muted" role="status" data-testid="num-found">
               {result.numFound} data set{result.numFound === 1 ? '' : 's'}
             </p>
-          ) : (
-            <p className="muted">Searching…</p>
-          )}
-          <ul className="results">
+          ) : null}
+          <ul className="results" style={searching && result ? { opacity: 0.55 } : undefined}>
             {result?.docs.map((d) => {
               const id = field(d, 'instance_id');
               return (

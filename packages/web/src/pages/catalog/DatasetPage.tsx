@@ -4,6 +4,7 @@ import type { AccessCheck, EsgDoc } from '../../api/catalog.js';
 import { AccessBadge } from '../../components/AccessBadge.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Link } from '../../components/Link.js';
+import { NoSuchDataset } from '../../components/NoSuchDataset.js';
 import { useCatalogApi } from '../../hooks/useCatalogApi.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { accessStateOf, datasetPath, field, fieldAll, versionStatus } from '../../lib/catalog.js';
@@ -48,13 +49,7 @@ export function DatasetPage({ instanceId }: { instanceId: string }) {
   }, [catalog, instanceId, refreshCheck]);
 
   if (data === 'missing') {
-    return (
-      <section className="page">
-        <h1>No such data set</h1>
-        <p>The catalog has no data set {instanceId} that you may see.</p>
-        <Link href="/hub/catalog">Back to the catalog</Link>
-      </section>
-    );
+    return <NoSuchDataset instanceId={instanceId} />;
   }
   const doc = data?.doc;
   const state = accessStateOf(check);

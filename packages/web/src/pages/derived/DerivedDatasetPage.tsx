@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { type ApiError, toApiError } from '../../api/client.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Link } from '../../components/Link.js';
+import { NoSuchDataset } from '../../components/NoSuchDataset.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { datasetPath } from '../../lib/catalog.js';
 import { formatBytes } from '../../lib/format.js';
@@ -25,13 +26,7 @@ export function DerivedDatasetPage({ instanceId }: { instanceId: string }) {
   }, [derived, instanceId]);
 
   if (d === 'missing') {
-    return (
-      <section className="page">
-        <h1>No such data set</h1>
-        <p>The catalog has no data set {instanceId} that you may see.</p>
-        <Link href="/hub/catalog">Back to the catalog</Link>
-      </section>
-    );
+    return <NoSuchDataset instanceId={instanceId} />;
   }
   return (
     <section className="page page--wide dataset">

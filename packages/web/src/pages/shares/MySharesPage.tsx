@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react
 import { type ApiError, toApiError } from '../../api/client.js';
 import { CopyField } from '../../components/CopyField.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { Link } from '../../components/Link.js';
 import { useAction } from '../../hooks/useAction.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { formatDateTime } from '../../lib/format.js';
@@ -64,24 +65,37 @@ export function MySharesPage() {
       </form>
       <ErrorNote error={action.error ?? error} />
       {link ? <div><p>Link (shown once; anyone logged in who opens it can read until it expires):</p><CopyField value={link} label="Share link" /></div> : null}
-      {items === null ? <p className="muted">Loading…</p> : items.length === 0 ? <p className="muted">You share nothing yet.</p> : items.map((s) => (
-        <article key={s.id} className="card" data-share={s.id}>
-          <h2>{s.name}{s.kind === 'folder' ? '/' : ''} <span className="small muted">{s.area === 'home' ? `~/${s.path}` : `/${s.area}/${s.path}`}</span></h2>
-          {s.grants.length === 0 ? <p className="muted">Nobody has access.</p> : (
-            <ul>
-              {s.grants.map((g) => (
-                <li key={g.id}>
-                  {who(g)}{g.expires_at ? ` — until ${formatDateTime(g.expires_at)}${g.expired ? ' (expired)' : ''}` : ''}{' '}
-                  <button type="button" className="button button--small button--danger-quiet" disabled={action.busy}
-                    onClick={() => void action.run(async () => { await shares.revokeGrant(s.id, g.id); await load(); })} aria-label={`Revoke ${who(g)}`}>Revoke</button>
-                </li>
-              ))}
-            </ul>
-          )}
-          <button type="button" className="button button--small button--danger-quiet" disabled={action.busy}
-            onClick={() => void action.run(async () => { await shares.revokeShare(s.id); await load(); })}>Stop sharing {s.name}</button>
-        </article>
-      ))}
+      {items === null ? <p className="muted">Loading…</p> : items.length === 0 ? <p className="muted">You share nothing yet.</p> : items.map((s) => {
+        // The grants of a published derived data set follow its audience (the hub re-applies it): read-only here.
+        const managed = s.managed_by;
+        return (
+          <article key={s.id} className="card" data-share={s.id} data-managed={managed ? managed.kind : undefined}>
+            <h2>{s.name}{s.kind === 'folder' ? '/' : ''} <span className="small muted">{s.area === 'home' ? `~/${s.path}` : `/${s.area}/${s.path}`}</span></h2>
+            {managed ? (
+              <p className="hint" data-testid="managed-note">
+                Published as derived data <code>{managed.id}</code> — manage its readers on the <Link href="/hub/catalog/publish">catalog page</Link>.
+              </p>
+            ) : null}
+            {s.grants.length === 0 ? <p className="muted">Nobody has access.</p> : (
+              <ul>
+                {s.grants.map((g) => (
+                  <li key={g.id}>
+                    {who(g)}{g.expires_at ? ` — until ${formatDateTime(g.expires_at)}${g.expired ? ' (expired)' : ''}` : ''}{' '}
+                    {managed ? null : (
+                      <button type="button" className="button button--small button--danger-quiet" disabled={action.busy}
+                        onClick={() => void action.run(async () => { await shares.revokeGrant(s.id, g.id); await load(); })} aria-label={`Revoke ${who(g)}`}>Revoke</button>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+            {managed ? null : (
+              <button type="button" className="button button--small button--danger-quiet" disabled={action.busy}
+                onClick={() => void action.run(async () => { await shares.revokeShare(s.id); await load(); })}>Stop sharing {s.name}</button>
+            )}
+          </article>
+        );
+      })}
     </section>
   );
 }

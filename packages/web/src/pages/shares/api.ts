@@ -19,6 +19,8 @@ export interface MyShareModel {
   kind: 'file' | 'folder';
   created: string | null;
   grants: GrantModel[];
+  /** Who keeps the grants instead of the owner: null, or the published derived data set (`derived.<owner>.<name>`) whose readers they follow. */
+  managed_by: { kind: 'derived'; id: string } | null;
   /** Only in the answer that created a link. */
   link_url?: string;
 }
