@@ -145,6 +145,12 @@ const migrations: Record<string, Migration> = {
   '0005_storage': storageMigration,
   '0006_sharing': sharingMigration,
   '0007_derived': derivedMigration,
+  '0008_server_data_key': {
+    // The data view a running server was started with, so a restarted hub still knows whether it is outdated.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('servers').addColumn('data_key', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -100,6 +100,8 @@ export interface ServersTable {
   failure_code: string | null;
   failure_message: string | null;
   updated_at: number;
+  /** SHA-256 of the data view (readable data set paths) the running server was started with; null = no view or unknown. */
+  data_key: string | null;
 }
 
 export interface AuditLogTable {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AppError, DEFAULT_SERVER, formatBytes, isActive, nextServerState, resolveLimits, serverPrefix,
   type ErrorCode, type Limits, type ServerEvent, type ServerName, type ServerState, type UserName,
@@ -64,6 +65,9 @@ interface StartedData { key: string; gen: number; dirty: boolean; outdated: bool
 
 const key = (user: UserName, server: ServerName): string => `${user}/${server}`;
 
+/** A data view's identity, kept with the server row (`data_key`). */
+const dataKeyOf = (paths: readonly string[] | null): string => createHash('sha256').update(JSON.stringify(paths)).digest('hex');
+
 /**
  * Owns the lifecycle of every single-user server: start (token, OAuth client, spawner,
  * readiness, route), stop, death detection, re-adoption after a hub restart. Operations
@@ -124,16 +128,23 @@ export class ServerManager {
     };
   }
 
-  /** True if the user's data view changed (grant, revocation, catalog) since the server started; false if unknown (started by an earlier hub). */
+  /**
+   * True if the user's data view changed (grant, revocation, policies, catalog) since the
+   * server started — also for a server an earlier hub process started (its `data_key`).
+   */
   private async dataOutdated(row: ServerRow, user: UserName, server: ServerName): Promise<boolean> {
-    const d = this.startedData.get(key(user, server));
     const view = this.deps.dataView;
+    let d = this.startedData.get(key(user, server));
+    if (!d && row.data_key) this.startedData.set(key(user, server), (d = { key: row.data_key, gen: -1, dirty: true, outdated: false }));
     if (!d || !view) return false;
     const gen = view.generation();
     if (d.dirty || d.gen !== gen) {
+      const now = await view.viewFor({ id: row.user_id, name: user }, { wait: false });
+      // Before the catalog's first scan (a hub that just started) the view is not the user's yet: ask again later.
+      if (!now.catalogReady) return false;
       d.dirty = false;
       d.gen = gen;
-      d.outdated = JSON.stringify((await view.viewFor({ id: row.user_id, name: user }, { wait: false })).paths) !== d.key;
+      d.outdated = dataKeyOf(now.paths) !== d.key;
     }
     return d.outdated;
   }
@@ -245,7 +256,8 @@ export class ServerManager {
       if (this.deps.dataView) channel.emit({ progress: 10, message: 'Finding the data sets you may read' });
       const data = this.deps.dataView ? await this.deps.dataView.viewFor({ id: u.id, name: user }) : null;
       if (data) channel.emit({ progress: 10, message: dataViewMessage(data) });
-      if (data) this.startedData.set(k, { key: JSON.stringify(data.paths), gen, dirty: false, outdated: false });
+      const dataKey = data ? dataKeyOf(data.paths) : null;
+      if (dataKey) this.startedData.set(k, { key: dataKey, gen, dirty: false, outdated: false });
       if (this.deps.storage) channel.emit({ progress: 10, message: 'Preparing your storage areas (home, /derived, group workspaces)' });
       const storage = this.deps.storage ? await this.deps.storage.areasFor(user, groups) : null;
       storagePrepared = storage !== null;
@@ -255,7 +267,7 @@ export class ServerManager {
       );
       spawnerState = result.state;
       if (data) await this.deps.dataView?.recordMount?.({ id: u.id, name: user }, server, data);
-      await this.db.updateTable('servers').set({ spawner_state: JSON.stringify(result.state), updated_at: this.deps.now() }).where('id', '=', row.id).execute();
+      await this.db.updateTable('servers').set({ spawner_state: JSON.stringify(result.state), data_key: dataKey, updated_at: this.deps.now() }).where('id', '=', row.id).execute();
       channel.emit({ progress: 65, message: 'Server process started; waiting for it to answer' });
       const outcome = await waitForHttp(`${result.url}${prefix}api`, {
         timeoutMs: cfg.spawner.startTimeoutMs,

@@ -13,7 +13,8 @@ import { writeAudit } from '../accounts/audit.js';
 import type { ShareMounts } from './mounts.js';
 import { checkShareName, resolveSharePath } from './paths.js';
 import { derivedOfShares } from '../derived/store.js';
-import { activeSharesOf, allActiveShares, grantsOf, groupMembers, isActive, shareOf, type GrantView, type OwnedShare, type ShareRow } from './store.js';
+import { desiredMounts, reconcileMounts, type DesiredMount } from './reconcile.js';
+import { activeSharesOf, grantsOf, isActive, shareOf, type GrantView, type ShareRow } from './store.js';
 
 /** The areas a user may share from. */
 export type ShareArea = 'home' | 'derived';
@@ -47,8 +48,6 @@ export interface SharedWithMe {
   id: number; owner: string; name: string; kind: 'file' | 'folder'; sandboxPath: string;
   since: number; expiresAt: number | null; via: Array<'user' | 'group' | 'link'>; mounted: boolean;
 }
-
-interface Desired { share: OwnedShare; recipient: string }
 
 const hashToken = (t: string): string => createHash('sha256').update(t).digest('hex');
 /** Where shares appear inside a sandbox. */
@@ -315,74 +314,15 @@ export class SharingService {
     return token;
   }
 
-  /** View target → who sees which share through which active grants, as the database says now. */
-  private async desired(): Promise<Map<string, Desired & { grants: GrantView[] }>> {
-    const now = this.deps.now();
-    const shares = await allActiveShares(this.db);
-    const grants = (await grantsOf(this.db, shares.map((s) => s.id))).filter((g) => isActive(g, now));
-    const members = await groupMembers(this.db, grants.filter((g) => g.kind === 'group').map((g) => g.group_id!));
-    const out = new Map<string, Desired & { grants: GrantView[] }>();
-    for (const share of shares) {
-      for (const g of grants) {
-        if (g.share_id !== share.id) continue;
-        const who = g.kind === 'user' ? [g.user_name!] : g.kind === 'group' ? members.get(g.group_id!) ?? [] : [];
-        for (const recipient of who) {
-          if (recipient === share.owner_name) continue;
-          const key = this.deps.mounts ? path.join(this.deps.mounts.viewOf(recipient), share.owner_name, share.name) : `${recipient}\0${share.id}`;
-          const d = out.get(key) ?? { share, recipient, grants: [] };
-          d.grants.push(g);
-          out.set(key, d);
-        }
-      }
-    }
-    return out;
+  private desired(): Promise<Map<string, DesiredMount>> {
+    return desiredMounts(this.db, this.deps.now(), this.deps.mounts);
   }
 
   private async reconcileNow(): Promise<void> {
     const mounts = this.deps.mounts;
     this.scheduleExpiry();
     if (!mounts || (await this.unavailableReason()) !== null) return;
-    const desired = await this.desired();
-    const current = await mounts.current();
-    const now = this.deps.now();
-    for (const target of current.binds) {
-      if (desired.has(target)) continue;
-      await mounts.unbind(target);
-      const [recipient, owner, name] = path.relative(mounts.viewsDir, target).split(path.sep);
-      await writeAudit(this.db, now, 'system', 'share.unmount', `user:${recipient}`, { owner, name });
-    }
-    const roots = new Map<number, string | null>();
-    const bound = new Set(current.binds);
-    for (const [target, d] of desired) {
-      if (bound.has(target)) continue;
-      if (!roots.has(d.share.id)) roots.set(d.share.id, await this.mountShare(mounts, d.share));
-      const root = roots.get(d.share.id);
-      if (!root) continue;
-      await mounts.ensureView(d.recipient);
-      await mounts.bind(root, d.share.kind, d.recipient, d.share.owner_name, d.share.name);
-      await writeAudit(this.db, now, 'system', 'share.mount', `user:${d.recipient}`, { share: d.share.id, owner: d.share.owner_name, name: d.share.name });
-    }
-    const needed = new Set([...desired.values()].map((d) => d.share.id));
-    for (const id of current.shares) {
-      if (!needed.has(id)) await mounts.unmountShare(id, 'folder');
-    }
-    await mounts.tidyViews();
-  }
-
-  /** Mounts a share after validating its path again (it may have changed since it was shared); null if it cannot be. */
-  private async mountShare(mounts: ShareMounts, s: OwnedShare): Promise<string | null> {
-    try {
-      const root = this.deps.areaRoot(s.owner_name, s.area as ShareArea);
-      if (!root) throw new AppError('NOT_FOUND', `No ${s.area} area.`);
-      const r = await resolveSharePath(root, s.rel_path);
-      if (r.kind !== s.kind) throw new AppError('SHARE_PATH_INVALID', `${s.rel_path} is no longer a ${s.kind}.`);
-      return await mounts.mountShare(s.id, s.kind, s.kind === 'folder'
-        ? { dir: r.abs, dirId: r.id }
-        : { dir: r.parent.abs, dirId: r.parent.id, file: { name: path.basename(r.abs), id: r.id } });
-    } catch (err) {
-      this.deps.log.warn({ share: s.id, owner: s.owner_name, err: (err as Error).message }, 'share not mounted');
-      return null;
-    }
+    await reconcileMounts({ db: this.db, now: this.deps.now, log: this.deps.log, areaRoot: this.deps.areaRoot, mounts });
   }
 
   /** Wakes the reconciler when the next link (or link-derived grant) expires. */

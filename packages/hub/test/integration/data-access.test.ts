@@ -42,6 +42,15 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
 
   after(async () => { await hub?.destroy(); });
 
+  /** Restarts the hub process (the servers keep running) and waits for its catalog. */
+  async function restartHub(): Promise<void> {
+    await hub.restart();
+    await until('the catalog scan after the restart', async () => {
+      const r = await api(hub.url, tokens['carol']!, 'GET', '/esg-search/search?type=Dataset&limit=0');
+      return r.status === 200 && ((await r.json()) as { response: { numFound: number } }).response.numFound > 0;
+    });
+  }
+
   /** Data sets of expected.json `user` may read, and those they may not. */
   function oracle(user: string): { readable: string[]; denied: string[] } {
     const readable: string[] = [];
@@ -153,6 +162,9 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
     const revoke = await api(hub.url, tokens['bob']!, 'POST', `/hub/api/eucp/access/requests/${grantId}/revoke`, { reason: 'project ended' });
     assert.equal(revoke.status, 200, await revoke.clone().text());
     assert.equal((await status('bob')).dataOutdated, true);
+    await restartHub();
+    assert.equal((await status('bob')).state, 'running', 'the server outlives the hub');
+    assert.equal((await status('bob')).dataOutdated, true, 'a restarted hub still knows the server is outdated');
     await stop('bob');
     await start('bob');
     assert.equal((await status('bob')).dataOutdated, false);
@@ -160,6 +172,8 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
     const seen = await listing('bob');
     assertShows('bob', seen, readable, denied);
     assert.ok(!seen.files.some((f) => f.startsWith('/data/cordex/')), seen.files.join('\n'));
+    await restartHub();
+    assert.equal((await status('bob')).dataOutdated, false, 'nor does a restarted hub call an up-to-date server outdated');
     await stop('bob');
   });
 });
