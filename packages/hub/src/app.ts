@@ -58,6 +58,10 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   // ESGF search, intake-esm and STAC over the scanned catalog, each limited to what the caller may see.
   const esgf = new GenerationalEsgfIndexProvider(ctx.derived ? new CatalogWithDerived(ctx.catalog, ctx.derived) : ctx.catalog);
   const filter = accessVisibilityFilter(ctx.access, ctx.derived);
+  // At a million records a cold mask takes about a second: decide the common callers' masks when the catalog changes.
+  const unwatch = ctx.catalog.onChange(() => {
+    filter.warm(esgf.current()).catch((err: unknown) => ctx.log.warn({ err }, 'catalog: warming the visibility masks failed'));
+  });
   await registerEsgfSearch(app, ctx, esgf, { filter });
   await registerCatalogExports(app, ctx, esgf, { filter });
   // The data files themselves (the docs' HTTPServer URLs) and ESGF wget scripts, under the same access decisions.
@@ -69,7 +73,10 @@ export async function buildApp(ctx: HubContext, routes: RouteTable): Promise<{ a
   if (ctx.derived) await registerDerivedRoutes(app, ctx, ctx.derived);
   await registerNotebookViewer(app, ctx); // /hub/view/… and app.notebookViewer (its own origin, started by createHub)
   await registerWeb(app, ctx);
-  app.addHook('onClose', async () => proxy.close());
+  app.addHook('onClose', async () => {
+    unwatch();
+    await proxy.close();
+  });
   return { app, proxy };
 }
 

@@ -33,6 +33,24 @@ const callerOf = async (name: string): Promise<AuthContext> => {
 };
 
 describe('visibility masks', () => {
+  it('warming a new catalog snapshot decides the anonymous and no-membership callers\' first search ahead of it', async () => {
+    const filter = accessVisibilityFilter(h.ctx.access);
+    const snapshot = new GenerationalEsgfIndexProvider(h.ctx.catalog).current();
+    const index = snapshot.datasets.index;
+    let decided = 0;
+    const matchWhere = index.matchWhere.bind(index);
+    index.matchWhere = (field, pred) => { decided++; return matchWhere(field, pred); };
+    await filter.warm(snapshot);
+    assert.equal(decided, 2);
+    await userWithToken(h.ctx, 'frank');
+    for (const caller of [null, await callerOf('frank'), await callerOf('bob')]) {
+      await filter({ caller, type: 'Dataset', corpus: snapshot.datasets, purpose: 'list' });
+    }
+    assert.equal(decided, 2, 'anonymous, and users without memberships (frank, bob), come from the cache');
+    await filter({ caller: await callerOf('carol'), type: 'Dataset', corpus: snapshot.datasets, purpose: 'list' });
+    assert.equal(decided, 3, 'carol, a member of groups, is decided at her first search');
+  });
+
   it('are computed once per kind of caller and always equal a fresh decision', async () => {
     const filter = accessVisibilityFilter(h.ctx.access);
     const corpus = new GenerationalEsgfIndexProvider(h.ctx.catalog).current().datasets;

@@ -28,6 +28,7 @@ export class CatalogScanService {
   private queued: Promise<ScanResult> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger | undefined;
+  private readonly changeListeners = new Set<(generation: number) => void>();
 
   constructor(private readonly options: ScanOptions) {
     this.log = options.log;
@@ -40,6 +41,12 @@ export class CatalogScanService {
 
   docs(): CatalogDocs {
     return this.result ? { datasets: this.result.datasets, files: this.result.files } : { datasets: [], files: [] };
+  }
+
+  /** Calls `listener` after each scan that changed the docs (a new generation); returns its removal. */
+  onChange(listener: (generation: number) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The last complete scan (problems, stats, errata), or null before the first one. */
@@ -72,6 +79,7 @@ export class CatalogScanService {
     if (changed) {
       this.result = r;
       this.gen++;
+      for (const l of this.changeListeners) l(this.gen);
     } else {
       // Same docs: keep the old arrays (readers may hold indexes built on them), take the new report.
       this.result = { ...r, datasets: prev.datasets, files: prev.files };

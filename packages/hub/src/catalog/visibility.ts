@@ -1,6 +1,8 @@
 import type { AccessReader, AccessService } from '../access/index.js';
 import type { AccessUser } from '../access/types.js';
 import type { Bitset } from '@eucp/core';
+import type { AuthContext } from '../auth/types.js';
+import type { EsgfSnapshot } from './esgf-index.js';
 import type { EsgfVisibilityFilter } from './esgf-routes.js';
 
 /** Decides derived data sets (ids `derived.…`) by their own rule instead of the access policies (derived/). */
@@ -26,9 +28,9 @@ const MASKS_PER_CORPUS = 64;
  * caller may see — so the decisions over every distinct id (a million at scale) are made
  * once per kind of caller and catalog generation, not per request.
  */
-export function accessVisibilityFilter(access: AccessService, derived?: DerivedVisibility): EsgfVisibilityFilter {
+export function accessVisibilityFilter(access: AccessService, derived?: DerivedVisibility): WarmableVisibilityFilter {
   const cache = new WeakMap<object, Map<string, Bitset>>();
-  return async ({ caller, type, corpus, purpose }) => {
+  const filter: EsgfVisibilityFilter = async ({ caller, type, corpus, purpose }) => {
     const user = caller ? { id: caller.user.id, name: caller.user.name } : null;
     const reader = await access.reader(user);
     const policy = purpose === 'read' ? (id: string) => reader.canRead(id) : (id: string) => reader.canList(id);
@@ -46,4 +48,17 @@ export function accessVisibilityFilter(access: AccessService, derived?: DerivedV
     masks.set(key, mask);
     return mask;
   };
+  return Object.assign(filter, {
+    async warm(snapshot: EsgfSnapshot): Promise<void> {
+      // What the catalog page asks first (Dataset records, listable), for the two most common
+      // kinds of caller: anonymous, and logged in without memberships (user id 0 has none;
+      // derived data sets shown to an audience are decided per user anyway). Each mask is
+      // synchronous work over every distinct id, so only these two.
+      const nobody = { user: { id: 0, name: '' } } as unknown as AuthContext;
+      for (const caller of [null, nobody]) await filter({ caller, type: 'Dataset', corpus: snapshot.datasets, purpose: 'list' });
+    },
+  });
 }
+
+/** The visibility filter, plus `warm`: decides the most common callers' first mask of a new catalog snapshot ahead of their first search. */
+export type WarmableVisibilityFilter = EsgfVisibilityFilter & { warm(snapshot: EsgfSnapshot): Promise<void> };
