@@ -7,7 +7,7 @@ import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { datasetPath } from '../../lib/catalog.js';
 import { formatBytes } from '../../lib/format.js';
 import { useApp } from '../../session.js';
-import { DerivedApi, licenceLabel, type DerivedModel } from './api.js';
+import { DerivedApi, licenceLabel, type DerivedModel } from '../../api/derived.js';
 
 /** `/hub/catalog/dataset/derived.<owner>.<name>.v<version>`: a derived data set, its inputs, licences and where to read it. */
 export function DerivedDatasetPage({ instanceId }: { instanceId: string }) {

@@ -5,7 +5,7 @@ import { useAction } from '../../hooks/useAction.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { datasetPath } from '../../lib/catalog.js';
 import { useApp } from '../../session.js';
-import { DerivedApi, words, type DerivedModel } from './api.js';
+import { DerivedApi, words, type DerivedModel } from '../../api/derived.js';
 
 const EMPTY = { area: 'derived' as 'derived' | 'home', path: '', name: '', title: '', description: '', licenceId: '', licenceText: '', inputs: '', users: '', groups: '', public: false };
 

@@ -7,7 +7,7 @@ import { useAction } from '../../hooks/useAction.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useApp } from '../../session.js';
-import { names, SharesApi, type GrantModel, type MyShareModel } from './api.js';
+import { names, SharesApi, type GrantModel, type MyShareModel } from '../../api/shares.js';
 
 function who(g: GrantModel): string {
   if (g.kind === 'user') return g.user ?? '';

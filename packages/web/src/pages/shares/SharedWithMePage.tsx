@@ -4,7 +4,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { formatDateTime } from '../../lib/format.js';
 import { useApp } from '../../session.js';
-import { SharesApi, type SharedWithMeModel } from './api.js';
+import { SharesApi, type SharedWithMeModel } from '../../api/shares.js';
 
 /** `/hub/shares/with-me`: what others share with me, and where my sandbox shows it (read-only). */
 export function SharedWithMePage() {

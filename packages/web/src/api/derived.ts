@@ -1,5 +1,5 @@
 /** The derived-data API calls (`/hub/api/eucp/derived`) of the publish form and the derived dataset page. */
-import type { ApiClient } from '../../api/client.js';
+import type { ApiClient } from './client.js';
 
 /** A licence a derived data set carries: its owner's own, an input's access group's, or an open input's file licence. */
 export interface DerivedLicenceModel {

@@ -1,5 +1,5 @@
 /** The sharing API calls of the "My shares" and "Shared with me" pages. */
-import type { ApiClient } from '../../api/client.js';
+import type { ApiClient } from './client.js';
 
 export interface GrantModel {
   id: number;
