@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, hasScope, isAppError } from '@eucp/core';
 import type { HubContext } from '../context.js';
-import { requireAuth } from '../auth/plugin.js';
 import { parseBody, queryParam } from '../api/input.js';
 import type { AccessService } from './service.js';
 import { actorOf } from './actor.js';

@@ -121,7 +121,7 @@ export async function registerDataFileRoutes(app: FastifyInstance, ctx: HubConte
       if (!entry) return notFound(reply);
       // Visibility by who the caller is (as search shows it); reading by whom their credential may act as.
       const identity = req.auth ? { id: req.auth.user.id, name: req.auth.user.name } : null;
-      const { user, limited } = dataReader(req.auth);
+      const { limited } = dataReader(req.auth);
       const reader = await ctx.access.reader(identity);
       if (!reader.canList(entry.datasetId)) return notFound(reply);
       const acting = limited ? await ctx.access.reader(null) : reader;

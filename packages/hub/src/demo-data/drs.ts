@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { dailyAxis, monthlyAxis, timeRangeLabel, type TimeAxis, type YMD } from './calendar.js';
-import { PROFILES, type CordexDataset, type Cmip6Dataset, type Dataset, type DemoProfile } from './datasets.js';
+import { PROFILES, type Cmip6Dataset, type Dataset, type DemoProfile } from './datasets.js';
 
 /** CMIP6 time reference (CMOR default). */
 export const CMIP6_TIME_REF: YMD = { y: 1850, m: 1, d: 1 };

@@ -169,7 +169,6 @@ export function encodeNetcdf(file: NcFile): Buffer {
   file.dims.forEach((d, i) => dimIndex.set(d.name, i));
   const unlimited = file.dims.filter((d) => d.size === 'unlimited');
   if (unlimited.length > 1) throw new Error('netcdf: more than one unlimited dimension');
-  const recDim = unlimited[0]?.name;
 
   interface Layout {
     v: NcVar;

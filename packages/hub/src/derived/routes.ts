@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, hasScope } from '@eucp/core';
-import { requireAuth } from '../auth/plugin.js';
+import { selfActor } from '../auth/self.js';
 import { parseBody } from '../api/input.js';
 import type { HubContext } from '../context.js';
 import { sharedPathOf, type DerivedRecord, type DerivedVersion } from './docs.js';
@@ -26,15 +25,7 @@ const publishBody = z.object({
   }).strict().default({}),
 }).strict();
 
-/** Writers need `servers` on themselves (a browser session has it), like sharing. */
-function actor(req: FastifyRequest, write: boolean): DerivedActor {
-  const auth = requireAuth(req);
-  const self = { user: auth.user.name, userGroups: auth.user.groups };
-  if (!hasScope(auth.scopes, write ? 'servers' : 'read:users', self)) {
-    throw new AppError('FORBIDDEN', `Requires ${write ? 'servers' : 'read:users'} on yourself (a browser session, or a token with inherit).`);
-  }
-  return { id: auth.user.id, name: auth.user.name };
-}
+const actor = (req: FastifyRequest, write: boolean): DerivedActor => selfActor(req, write);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, hasScope, isAppError } from '@eucp/core';
+import { AppError, isAppError } from '@eucp/core';
 import { messagePage, sendHtml } from '../auth/html.js';
-import { requireAuth } from '../auth/plugin.js';
+import { selfActor } from '../auth/self.js';
 import { parseBody } from '../api/input.js';
 import type { HubContext } from '../context.js';
 import type { GrantView } from './store.js';
@@ -34,15 +34,7 @@ function idParam(raw: string, what: string): number {
   return Number(raw);
 }
 
-/** Readers need `read:users` on themselves; writers `servers` on themselves (a browser session has both). */
-function actor(req: FastifyRequest, write: boolean): ShareActor {
-  const auth = requireAuth(req);
-  const self = { user: auth.user.name, userGroups: auth.user.groups };
-  if (!hasScope(auth.scopes, write ? 'servers' : 'read:users', self)) {
-    throw new AppError('FORBIDDEN', `Requires ${write ? 'servers' : 'read:users'} on yourself (a browser session, or a token with inherit).`);
-  }
-  return { id: auth.user.id, name: auth.user.name };
-}
+const actor = (req: FastifyRequest, write: boolean): ShareActor => selfActor(req, write);
 
 const LINK_PATH = '/hub/shares/link/';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

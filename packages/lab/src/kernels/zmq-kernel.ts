@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { JupyterError } from '../http/errors.js';
-import { KernelConnection, RequestTimeout, type ConnectionInfo } from './connection.js';
+import { KernelConnection, type ConnectionInfo } from './connection.js';
 import { isAlive, launchKernel, processStartTicks, removeFile, signalGroup, tailFile, writePrivateJson } from './launcher.js';
 import { newMessage } from './wire.js';
 import type { ExecutionState, Kernel, KernelMessage, KernelModel, KernelSpec, KernelStatusEvent } from './types.js';
