@@ -7,7 +7,7 @@ import { AppError, isAppError, type UserName } from '@eucp/core';
 import type { Logger } from '../log/index.js';
 import type { HomeNotebookFiles } from './files.js';
 import type { NotebookReadAccess, NotebookReader } from './read-access.js';
-import type { NotebookRenderer } from './render.js';
+import type { NotebookRenderer, RenderOptions } from './render.js';
 import type { TicketSigner } from './ticket.js';
 
 /** What the viewer origin's HTTP app needs. */
@@ -17,6 +17,8 @@ export interface ViewerAppDeps {
   files: HomeNotebookFiles;
   access: NotebookReadAccess;
   renderer: NotebookRenderer;
+  /** Renders a notebook off the event loop (the render worker); default: `renderer` on this thread. */
+  renderFile?(bytes: Buffer, opts: RenderOptions): Promise<string[]>;
   /** The reader a ticket was issued to, as they are now (null: the account is gone). */
   reader(id: number): Promise<NotebookReader | null>;
   /** Origin of the viewer as browsers reach it, e.g. `http://127.0.0.1:41234` (for the CSP). */
@@ -141,7 +143,8 @@ export async function buildViewerApp(deps: ViewerAppDeps): Promise<FastifyInstan
     }
     const bytes = await deps.files.read(claims.owner, claims.path, claims.file);
     const name = claims.path.slice(claims.path.lastIndexOf('/') + 1);
-    const chunks = deps.renderer.renderFile(bytes, { title: `${name} — ${claims.owner}`, staticBase: STATIC_BASE });
+    const opts = { title: `${name} — ${claims.owner}`, staticBase: STATIC_BASE };
+    const chunks = deps.renderFile ? await deps.renderFile(bytes, opts) : deps.renderer.renderFile(bytes, opts);
     req.log.debug({ reader: reader.name, owner: claims.owner, path: claims.path, bytes: bytes.length }, 'notebook rendered');
     let length = 0;
     for (const chunk of chunks) length += Buffer.byteLength(chunk, 'utf8');

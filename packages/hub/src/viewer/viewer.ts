@@ -8,6 +8,7 @@ import { parseListen } from './config.js';
 import { HomeNotebookFiles } from './files.js';
 import { OwnerOnlyReadAccess, type NotebookReadAccess, type NotebookReader } from './read-access.js';
 import { NotebookRenderer } from './render.js';
+import { RenderPool } from './render-pool.js';
 import { TicketSigner } from './ticket.js';
 import { buildViewerApp } from './viewer-server.js';
 
@@ -30,6 +31,8 @@ export class NotebookViewer {
   readonly files: HomeNotebookFiles;
   readonly access: NotebookReadAccess;
   readonly renderer = new NotebookRenderer();
+  /** Where notebooks are rendered: a worker thread, off the hub's event loop. */
+  private readonly pool: RenderPool;
   private app: FastifyInstance | null = null;
   private base: string | null = null;
 
@@ -37,6 +40,7 @@ export class NotebookViewer {
     this.tickets = new TicketSigner(deps.now);
     this.files = new HomeNotebookFiles(() => homeRootOf(deps.config), deps.config.viewer.maxNotebookBytes);
     this.access = deps.access ?? new OwnerOnlyReadAccess();
+    this.pool = new RenderPool(deps.log);
   }
 
   /**
@@ -51,6 +55,7 @@ export class NotebookViewer {
     const { host, port } = parseListen(config.viewer.listen);
     const app = await buildViewerApp({
       log: this.deps.log, tickets: this.tickets, files: this.files, access: this.access, renderer: this.renderer,
+      renderFile: (bytes, opts) => this.pool.renderFile(bytes, opts),
       reader: (id) => this.reader(id), origin: () => new URL(this.baseUrl()).origin,
     });
     try {
@@ -82,12 +87,13 @@ export class NotebookViewer {
     return this.base;
   }
 
-  /** Stops the listener (idempotent). */
+  /** Stops the listener and the render worker (idempotent). */
   async close(): Promise<void> {
     const app = this.app;
     this.app = null;
     this.base = null;
     await app?.close();
+    await this.pool.close();
   }
 
   private async reader(id: number): Promise<NotebookReader | null> {
