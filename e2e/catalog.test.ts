@@ -4,7 +4,9 @@
  * tas data set accepting its licence → "pending"; alice (its admin) approves on
  * /hub/catalog/requests; bob gets a notification and the badge turns "readable"; bob clicks
  * "Start my server and open a notebook", lands in JupyterLab with the data set's notebook
- * open, runs it and sees the data set (and its variable) printed and plotted.
+ * open, runs it and sees the data set (and its variable) printed and plotted. dave, whose
+ * request alice approves while his server runs, is offered "Restart my server and open a
+ * notebook", and after the restart his server has the data and the notebook opens.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,5 +131,32 @@ describe('catalog: search, request access, approve, read, open in a notebook', {
     assert.match(out, /^\s*tas\s+\(time, rlat, rlon\)/m, out);
     // …and the time series of its spatial mean is plotted.
     await code.locator('.jp-OutputArea-output img').waitFor({ timeout: 60_000 });
+  });
+
+  it('dave, approved while his server runs, is offered a restart, and after it the notebook opens', async () => {
+    const api = async (token: string, method: string, path: string): Promise<Response> =>
+      fetch(`${hub.url}${path}`, { method, headers: { authorization: `token ${token}` } });
+    const dave = (await hub.cli(['token', 'issue', 'dave'])).trim();
+    const alice = (await hub.cli(['token', 'issue', 'alice'])).trim();
+    assert.ok([201, 202].includes((await api(dave, 'POST', '/hub/api/users/dave/server')).status));
+    for (let i = 0; (await (await api(dave, 'GET', '/hub/api/eucp/users/dave/server-status')).json() as { state: string }).state !== 'running'; i++) {
+      if (i > 600) throw new Error("dave's server never started");
+      await sleep(100);
+    }
+    const pending = (await (await api(alice, 'GET', '/hub/api/eucp/access/requests?state=pending')).json()) as Array<{ id: number; user: string }>;
+    const request = pending.find((r) => r.user === 'dave');
+    assert.ok(request, JSON.stringify(pending));
+    assert.equal((await api(alice, 'POST', `/hub/api/eucp/access/requests/${request.id}/approve`)).status, 200);
+
+    await hub.cli(['user', 'password', 'dave', '--password-stdin'], 'dave-catalog-pw-51b7e\n');
+    await logIn('dave', 'dave-catalog-pw-51b7e', datasetUrl);
+    await page.locator('[data-access="readable"]').waitFor();
+    const hint = page.getByRole('status').filter({ hasText: 'started before your access changed' });
+    await hint.waitFor();
+    await hint.getByRole('button', { name: 'Restart my server and open a notebook' }).click();
+    await page.getByRole('button', { name: 'Yes, restart' }).click();
+    await page.waitForURL(/\/user\/dave\/lab\/tree\/catalog\/cordex\.[^/]*\.tas\.v\d+\.ipynb$/, { timeout: 240_000 });
+    const status = (await (await api(dave, 'GET', '/hub/api/eucp/users/dave/server-status')).json()) as { state: string; dataOutdated: boolean };
+    assert.deepEqual([status.state, status.dataOutdated], ['running', false]);
   });
 });

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, toApiError } from '../../api/client.js';
 import type { DatasetNotebookPreview } from '../../api/catalog.js';
 import { progressUrl } from '../../api/hub.js';
+import { ConfirmButton } from '../../components/ConfirmButton.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { ProgressPanel } from '../../components/ProgressPanel.js';
 import { useCatalogApi } from '../../hooks/useCatalogApi.js';
@@ -117,6 +118,27 @@ export function OpenInNotebook({ instanceId, access }: { instanceId: string; acc
     }
   };
 
+  /** The server predates the user's access to this data set: stop it, start it again, then go on as a start. */
+  const onRestart = async () => {
+    setError(null);
+    setPhase('requesting');
+    try {
+      await api.stopServer(me);
+      for (let i = 0; ; i++) {
+        const s = await api.serverStatus(me);
+        if (s.state === 'stopped' || s.state === 'failed') break;
+        if (i >= 240) throw new ApiError(0, 'Your server did not stop within two minutes.', null, 'Try again from the home page.');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await api.startServer(me);
+      setPhase('starting');
+    } catch (err) {
+      setPhase('idle');
+      setError(toApiError(err));
+      api.serverStatus(me).then(setServer, () => undefined);
+    }
+  };
+
   const code = preview?.code ?? '';
   const copy = async () => {
     try {
@@ -163,10 +185,16 @@ export function OpenInNotebook({ instanceId, access }: { instanceId: string; acc
       <p className="small muted" id="open-notebook-reason">
         {reason ?? (phase === 'idle' ? `Creates catalog/${preview?.name ?? ''} in your home${running ? '' : ' once your server has started'} and opens it.` : '')}
       </p>
-      {running && server?.dataOutdated && access === 'readable' ? (
-        <p className="hint" role="status">
-          Your server started before your access changed: stop and start it again on the home page, or the notebook will not find this data set's files.
-        </p>
+      {running && server?.dataOutdated && access === 'readable' && phase === 'idle' ? (
+        <div className="hint" role="status">
+          <p>Your server started before your access changed, so it does not have this data set's files yet.</p>
+          <ConfirmButton
+            label="Restart my server and open a notebook"
+            question="Restarting stops your running kernels and terminals (saved files stay). Restart now?"
+            confirmLabel="Yes, restart"
+            onConfirm={() => void onRestart()}
+          />
+        </div>
       ) : null}
       {phase === 'starting' || phase === 'requesting' ? <ProgressPanel view={view} label="Server start progress" /> : null}
       <ErrorNote error={error} onDismiss={() => setError(null)} />
