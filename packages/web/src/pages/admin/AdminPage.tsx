@@ -6,6 +6,7 @@ import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { isTransient, stateFromServerModel } from '../../lib/server-state.js';
 import { useApp } from '../../session.js';
 import { AddUsersForm } from './AddUsersForm.js';
+import { AccessGroupsSection } from './AccessGroupsSection.js';
 import { GroupsSection } from './GroupsSection.js';
 import { UsersTable } from './UsersTable.js';
 
@@ -64,6 +65,7 @@ export function AdminPage() {
       {users === null ? <p className="muted">{loadError ? '' : 'Loading…'}</p> : <UsersTable users={users} onChanged={refresh} />}
       <AddUsersForm onAdded={refresh} />
       <GroupsSection groups={groups} users={users ?? []} onChanged={refresh} />
+      <AccessGroupsSection />
     </section>
   );
 }
