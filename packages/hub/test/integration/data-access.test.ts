@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl, until } from './helpers.js';
+import { api, waitForServer, until, openKernel, runJson } from './helpers.js';
 
 interface Expected {
   datasets: Record<string, { project: string; variable_id: string; files: string[] }>;
@@ -81,21 +80,11 @@ describe('a sandbox holds only the data sets its user may read', { timeout: 600_
 
   /** What the user's sandbox shows under /data, seen from a kernel. */
   async function listing(user: string): Promise<{ files: string[]; top: string[] }> {
-    const token = tokens[user]!;
-    const res = await fetch(`${hub.url}/user/${user}/api/kernels`, {
-      method: 'POST', body: JSON.stringify({ name: 'python3' }),
-      headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-    });
-    assert.equal(res.status, 201, await res.clone().text());
-    const { id } = (await res.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
+    const { kernel } = await openKernel(hub.url, user, tokens[user]!);
     try {
-      await k.waitReady();
-      const r = await k.execute(LISTING);
-      assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
-      return JSON.parse(r.stdout.trim()) as { files: string[]; top: string[] };
+      return await runJson<{ files: string[]; top: string[] }>(kernel, LISTING);
     } finally {
-      k.close();
+      kernel.close();
     }
   }
 

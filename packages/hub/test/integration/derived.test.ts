@@ -24,8 +24,8 @@ import { CatalogWithDerived, createDerived, registerDerivedRoutes, type DerivedS
 import { registerAccessRoutes } from '@eucp/hub/access/index';
 import { createTestContext, userWithToken, type TestContext } from '@eucp/testing/hub-factory';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl } from './helpers.js';
+import type { KernelClient } from '@eucp/testing/kernel-client';
+import { api, waitForServer, openKernel, runJson } from './helpers.js';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin'] as const;
 type U = (typeof USERS)[number] | 'root';
@@ -273,11 +273,7 @@ describe('derived data read in real sandboxes', { timeout: 900_000, concurrency:
   const tokens: Record<string, string> = {};
   const kernels: Record<string, KernelClient> = {};
 
-  async function py(user: string, code: string): Promise<Record<string, unknown>> {
-    const r = await kernels[user]!.execute(code);
-    assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-  }
+  const py = (user: string, code: string): Promise<Record<string, unknown>> => runJson(kernels[user]!, code);
 
   before(async () => {
     hub = await HubProcess.start({ toml: '[access]\nimportFixtureUsers = true\n[culler]\nenabled = false\n' });
@@ -286,11 +282,7 @@ describe('derived data read in real sandboxes', { timeout: 900_000, concurrency:
       const res = await api(hub.url, tokens[u]!, 'POST', `/hub/api/users/${u}/server`);
       assert.ok(res.status === 201 || res.status === 202, `${res.status} ${await res.text()}`);
       await waitForServer(hub.url, u, tokens[u]!);
-      const k = await api(hub.url, tokens[u]!, 'POST', `/user/${u}/api/kernels`, { name: 'python3' });
-      assert.equal(k.status, 201, await k.clone().text());
-      const { id } = (await k.json()) as { id: string };
-      kernels[u] = await KernelClient.connect(wsUrl(hub.url, `/user/${u}/api/kernels/${id}/channels`), { authorization: `token ${tokens[u]!}` });
-      await kernels[u]!.waitReady();
+      kernels[u] = (await openKernel(hub.url, u, tokens[u]!)).kernel;
     }
   });
 

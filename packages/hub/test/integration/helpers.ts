@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import type { BrowserClient } from '@eucp/testing/browser-client';
+import { KernelClient } from '@eucp/testing/kernel-client';
 
 /**
  * Polls `fn` every `intervalMs` until it returns something truthy (returned), or throws
@@ -27,6 +29,29 @@ export function api(base: string, token: string, method: string, pathname: strin
 
 export function wsUrl(base: string, pathname: string): string {
   return base.replace(/^http/, 'ws') + pathname;
+}
+
+/** Starts a Python kernel in `user`'s running server through the hub and connects to it (ready); `id` is the kernel's. */
+export async function openKernel(base: string, user: string, token: string): Promise<{ id: string; kernel: KernelClient }> {
+  const res = await api(base, token, 'POST', `/user/${user}/api/kernels`, { name: 'python3' });
+  assert.equal(res.status, 201, await res.clone().text());
+  const { id } = (await res.json()) as { id: string };
+  const kernel = await KernelClient.connect(wsUrl(base, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
+  await kernel.waitReady();
+  return { id, kernel };
+}
+
+/**
+ * Runs `code` (which prints one JSON line) and parses the last JSON line of its output:
+ * IPython may print its own messages after it (at a quota's hard limit, "The history saving
+ * thread hit an unexpected error…").
+ */
+export async function runJson<T>(kernel: KernelClient, code: string): Promise<T> {
+  const r = await kernel.execute(code);
+  assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
+  const line = r.stdout.trim().split('\n').reverse().find((l) => /^[[{]/.test(l));
+  assert.ok(line, r.stdout);
+  return JSON.parse(line) as T;
 }
 
 /** The anti-forgery token of a logged-in browser session. */

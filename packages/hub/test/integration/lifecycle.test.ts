@@ -11,8 +11,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl, until } from './helpers.js';
+import type { KernelClient } from '@eucp/testing/kernel-client';
+import { api, waitForServer, wsUrl, until, openKernel } from './helpers.js';
 
 const run = promisify(execFile);
 const KINDS = ['lab', 'singleuser'] as const;
@@ -30,14 +30,7 @@ async function statusOf(hub: HubProcess, admin: string, user: string): Promise<{
 }
 
 async function kernelOf(hub: HubProcess, user: string, token: string): Promise<KernelClient> {
-  const res = await fetch(`${hub.url}/user/${user}/api/kernels`, {
-    method: 'POST', body: JSON.stringify({ name: 'python3' }),
-    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-  });
-  assert.equal(res.status, 201, await res.clone().text());
-  const { id } = (await res.json()) as { id: string };
-  const k = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
-  await k.waitReady();
+  const { id, kernel: k } = await openKernel(hub.url, user, token);
   // The Notebook server learns a kernel's state from status messages and can miss the first
   // ones (it then says "starting"); wait until it has seen the kernel idle, as a user who
   // opened a notebook a moment ago would have.

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl, until } from './helpers.js';
+import { api, waitForServer, until, openKernel } from './helpers.js';
 
 interface Expected { datasets: Record<string, { project: string; variable_id: string; files: string[]; latest: boolean }> }
 interface StoredNotebook { cells: Array<{ cell_type: string; source: string | string[] }>; metadata: { kernelspec?: { name: string } } }
@@ -83,12 +82,8 @@ for (const kind of ['lab', 'singleuser'] as const) describe(`open a data set in 
     const code = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
     assert.match(code, /open_mfdataset/);
 
-    const created = await api(hub.url, token, 'POST', '/user/bob/api/kernels', { name: 'python3' });
-    assert.equal(created.status, 201, await created.clone().text());
-    const { id } = (await created.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/bob/api/kernels/${id}/channels`), { authorization: `token ${token}` });
+    const { id, kernel: k } = await openKernel(hub.url, 'bob', token);
     try {
-      await k.waitReady();
       const r = await k.execute(`${code}\nprint("time steps:", mean.sizes["time"])`);
       assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
       const variable = expected.datasets[multi]!.variable_id;

@@ -11,9 +11,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
+import type { KernelClient } from '@eucp/testing/kernel-client';
 import { BrowserClient } from '@eucp/testing/browser-client';
-import { api, waitForServer, wsUrl, until } from './helpers.js';
+import { api, waitForServer, wsUrl, until, openKernel, runJson } from './helpers.js';
 
 /** Python run in a kernel; prints one JSON line. */
 const READ = (p: string) => `
@@ -32,21 +32,10 @@ describe('read-only sharing between two running sandboxes', { timeout: 900_000, 
     const res = await api(hub.url, tokens[user]!, 'POST', `/hub/api/users/${user}/server`);
     assert.ok(res.status === 201 || res.status === 202, `${res.status} ${await res.text()}`);
     await waitForServer(hub.url, user, tokens[user]!);
-    const k = await fetch(`${hub.url}/user/${user}/api/kernels`, {
-      method: 'POST', body: JSON.stringify({ name: 'python3' }),
-      headers: { authorization: `token ${tokens[user]!}`, 'content-type': 'application/json' },
-    });
-    assert.equal(k.status, 201, await k.clone().text());
-    const { id } = (await k.json()) as { id: string };
-    kernels[user] = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${tokens[user]!}` });
-    await kernels[user]!.waitReady();
+    kernels[user] = (await openKernel(hub.url, user, tokens[user]!)).kernel;
   }
 
-  async function py(user: string, code: string): Promise<Record<string, unknown>> {
-    const r = await kernels[user]!.execute(code);
-    assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-  }
+  const py = (user: string, code: string): Promise<Record<string, unknown>> => runJson(kernels[user]!, code);
 
   before(async () => {
     hub = await HubProcess.start({ toml: '[culler]\nenabled = false\n' });

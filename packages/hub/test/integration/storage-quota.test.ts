@@ -12,8 +12,8 @@ import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { HubProcess } from '@eucp/testing/hub-process';
-import { KernelClient } from '@eucp/testing/kernel-client';
-import { api, waitForServer, wsUrl, until } from './helpers.js';
+import type { KernelClient } from '@eucp/testing/kernel-client';
+import { api, waitForServer, wsUrl, until, openKernel, runJson } from './helpers.js';
 
 const MiB = 1024 ** 2;
 const USER_HARD = 48 * MiB;
@@ -118,27 +118,12 @@ describe('quotas the filesystem enforces, inside real sandboxes', { timeout: 900
 
   async function kernel(user: string): Promise<KernelClient> {
     if (kernels[user]) return kernels[user];
-    const token = tokens[user]!;
-    const res = await fetch(`${hub.url}/user/${user}/api/kernels`, {
-      method: 'POST', body: JSON.stringify({ name: 'python3' }), headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
-    });
-    assert.equal(res.status, 201, await res.clone().text());
-    const { id } = (await res.json()) as { id: string };
-    const k = await KernelClient.connect(wsUrl(hub.url, `/user/${user}/api/kernels/${id}/channels`), { authorization: `token ${token}` });
-    await k.waitReady();
+    const k = (await openKernel(hub.url, user, tokens[user]!)).kernel;
     kernels[user] = k;
     return k;
   }
 
-  async function py<T>(user: string, code: string): Promise<T> {
-    const r = await (await kernel(user)).execute(code);
-    assert.equal(r.status, 'ok', r.stderr + JSON.stringify(r.error));
-    // The result is the last JSON line: at the hard limit IPython's history thread may print
-    // "The history saving thread hit an unexpected error…" after it (it cannot write either).
-    const line = r.stdout.trim().split('\n').reverse().find((l) => /^[[{]/.test(l));
-    assert.ok(line, r.stdout);
-    return JSON.parse(line) as T;
-  }
+  const py = async <T,>(user: string, code: string): Promise<T> => runJson<T>(await kernel(user), code);
 
   interface StorageView {
     enforced: boolean; measured_at: string;
